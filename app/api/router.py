@@ -1,0 +1,12 @@
+"""All JSON routes: /api/v1/... plus /healthz."""
+
+from fastapi import APIRouter
+
+from app.api import admin, auth, health, me
+
+router = APIRouter()
+v1 = APIRouter(prefix="/api/v1")
+for module in (auth, me, admin):
+    v1.include_router(module.router)
+router.include_router(v1)
+router.include_router(health.router)

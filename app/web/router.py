@@ -1,0 +1,10 @@
+"""All HTML pages. Every state-changing request passes the CSRF check."""
+
+from fastapi import APIRouter, Depends
+
+from app.web.csrf import csrf_protect
+from app.web.pages import accounts, admin, home
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], tags=["pages"])
+for module in (home, accounts, admin):
+    router.include_router(module.router)

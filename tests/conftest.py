@@ -1,0 +1,78 @@
+"""Shared fixtures: one migrated database per run (SQLite, or PostgreSQL when
+LMS_TEST_POSTGRES_URL is set), a rolled-back transaction per test, and an app client."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.core.db import make_engine, sqlite_url, upgrade_to_head
+from app.core.deps import get_session
+from app.core.settings import Settings
+from app.main import create_app
+
+POSTGRES_URL = os.getenv("LMS_TEST_POSTGRES_URL")
+
+
+def pytest_report_header() -> str:
+    return f"database: {'PostgreSQL ' + POSTGRES_URL if POSTGRES_URL else 'SQLite'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return POSTGRES_URL or sqlite_url(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade_to_head(engine)  # the real migrations, so they are tested too
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with engine.connect() as conn:
+        outer = conn.begin()
+        with Session(
+            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ) as s:
+            yield s  # a route's commit() only releases a savepoint
+        outer.rollback()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        base_url="http://testserver",
+        content_dir=tmp_path / "content",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, session: Session):  # type: ignore[no-untyped-def]
+    application = create_app(settings)
+
+    def _session() -> Iterator[Session]:
+        try:
+            yield session
+        finally:
+            # Production closes the session, rolling back whatever was not committed.
+            session.rollback()
+
+    application.dependency_overrides[get_session] = _session
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c

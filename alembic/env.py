@@ -1,8 +1,7 @@
 """Alembic environment: runs on a connection handed in by the app, or on the configured URL."""
 
-from alembic import context
-
 import app.models  # noqa: F401  (registers every table)
+from alembic import context
 from app.core.db import make_engine, metadata
 from app.core.settings import get_settings
 

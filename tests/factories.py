@@ -56,7 +56,9 @@ def web_login(client: TestClient, email: str, password: str = PASSWORD) -> None:
     assert response.status_code == 303, response.text
 
 
-def api_token(client: TestClient, email: str, password: str = PASSWORD, otp: str | None = None) -> str:
+def api_token(
+    client: TestClient, email: str, password: str = PASSWORD, otp: str | None = None
+) -> str:
     data = {"username": email, "password": password}
     if otp:
         data["otp"] = otp

@@ -206,7 +206,9 @@ def _new_recovery_codes(session: Session, user: User) -> list[str]:
     return codes
 
 
-def enable_totp(session: Session, user: User, secret: str, code: str, *, now: datetime) -> list[str]:
+def enable_totp(
+    session: Session, user: User, secret: str, code: str, *, now: datetime
+) -> list[str]:
     """Turns on TOTP once a code from the new secret checks out; returns fresh recovery codes."""
     step = _totp_step(secret, code, now=now, last_step=None)
     if step is None:
@@ -420,11 +422,14 @@ def request_password_reset(
     body = (
         f"Hello {user.full_name},\n\n"
         f"Someone asked to reset the password of your {settings.site_name} account.\n"
-        f"To choose a new password, open this link within {settings.reset_token_minutes} minutes:\n\n"
+        "To choose a new password, open this link within "
+        f"{settings.reset_token_minutes} minutes:\n\n"
         f"{link}\n\n"
         "The link works once. If you did not ask for this, ignore this message.\n"
     )
-    return OutgoingMail(to=user.email, subject=f"{settings.site_name}: reset your password", body=body)
+    return OutgoingMail(
+        to=user.email, subject=f"{settings.site_name}: reset your password", body=body
+    )
 
 
 def find_reset_token(session: Session, raw: str, *, now: datetime) -> PasswordResetToken | None:

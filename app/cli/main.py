@@ -1,12 +1,9 @@
 """The ``lms`` command line."""
 
-import sys
-
 import typer
 
 from app.cli import users
 from app.core.db import make_engine, upgrade_to_head
-from app.core.errors import DomainError
 from app.core.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="Clinician CE platform")
@@ -49,8 +46,4 @@ def serve(
 
 
 def main() -> None:
-    try:
-        app()
-    except DomainError as exc:
-        typer.echo(f"error: {exc.detail}", err=True)
-        sys.exit(1)
+    app()

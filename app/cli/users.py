@@ -9,6 +9,7 @@ from sqlmodel import Session
 from app.accounts import service as accounts
 from app.accounts.models import Role
 from app.accounts.schemas import RegisterIn
+from app.cli.errors import reports_errors
 from app.core.clock import utcnow
 from app.core.db import make_engine
 from app.core.settings import get_settings
@@ -17,6 +18,7 @@ app = typer.Typer(no_args_is_help=True, help="User accounts")
 
 
 @app.command("create")
+@reports_errors
 def create(
     email: str = typer.Option(..., help="email address"),
     name: str = typer.Option(..., help="full name"),

@@ -58,7 +58,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
-            # IMMEDIATE takes the write lock up front, so concurrent writers queue instead of failing.
+            # IMMEDIATE takes the write lock up front: concurrent writers queue instead of failing.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -76,8 +76,9 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 def upgrade_to_head(engine: Engine) -> None:
     """Apply every Alembic migration to the database behind ``engine``."""
-    from alembic import command
     from alembic.config import Config
+
+    from alembic import command
 
     root = Path(__file__).resolve().parents[2]
     cfg = Config(str(root / "alembic.ini"))

@@ -87,9 +87,7 @@ def web_user(request: Request, session: SessionDep) -> User:
     return user
 
 
-def require_role(
-    base: Callable[..., User], *roles: Role
-) -> Callable[[User], User]:
+def require_role(base: Callable[..., User], *roles: Role) -> Callable[[User], User]:
     def check(user: Annotated[User, Depends(base)]) -> User:
         if user.role not in roles:
             raise Forbidden("this needs one of the roles: " + ", ".join(r.value for r in roles))

@@ -21,9 +21,7 @@ SECURITY_HEADERS = [
 
 
 class SecurityMiddleware:
-    def __init__(
-        self, app: ASGIApp, *, csrf_cookie: str, secure: bool, max_body: int
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, csrf_cookie: str, secure: bool, max_body: int) -> None:
         self.app = app
         self.csrf_cookie = csrf_cookie
         self.secure = secure

@@ -2,7 +2,9 @@ import pytest
 
 from app.accounts.passwords import PasswordContext, password_problem
 
-CTX = PasswordContext(email="jordan.lee@example.org", full_name="Jordan Lee", site_name="Clinician CE")
+CTX = PasswordContext(
+    email="jordan.lee@example.org", full_name="Jordan Lee", site_name="Clinician CE"
+)
 
 
 def test_fifteen_characters_are_required_without_a_second_factor():
@@ -17,7 +19,9 @@ def test_eight_characters_are_enough_with_a_second_factor():
 
 def test_long_passwords_are_accepted_and_no_composition_rules_apply():
     assert password_problem("a" * 3 + " quiet meadow beside the river " * 2, CTX) is None
-    assert password_problem("marigold " * 8 + "and one sparrow on a fence", PasswordContext()) is None
+    assert (
+        password_problem("marigold " * 8 + "and one sparrow on a fence", PasswordContext()) is None
+    )
     assert password_problem("all lower case words here", CTX) is None
 
 

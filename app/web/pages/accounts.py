@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from app.accounts import service as accounts
 from app.accounts.errors import BadCredentials
-from app.accounts.schemas import PROFESSIONS, US_STATES, RegisterIn
+from app.accounts.schemas import PROFESSIONS, US_STATES, ProfileIn, RegisterIn
 from app.core.clock import utcnow
 from app.core.deps import (
     SESSION_COOKIE,
@@ -97,7 +97,9 @@ def signup(
             errors={field: exc.detail},
             **FORM_CHOICES,
         )
-    raw = accounts.start_web_session(session, user, now=utcnow(), settings=settings, mfa_pending=False)
+    raw = accounts.start_web_session(
+        session, user, now=utcnow(), settings=settings, mfa_pending=False
+    )
     session.commit()
     response = RedirectResponse("/dashboard", status_code=303)
     _set_session_cookie(response, raw, settings)
@@ -128,7 +130,12 @@ def signin(
     except BadCredentials as exc:
         session.commit()  # keep the recorded failure: throttling must count it
         return render(
-            request, "accounts/signin.html", 401, next=safe_next(next), error=exc.detail, email=email
+            request,
+            "accounts/signin.html",
+            401,
+            next=safe_next(next),
+            error=exc.detail,
+            email=email,
         )
     pending = user.is_totp_enabled
     if not pending:
@@ -141,7 +148,9 @@ def signin(
     return response
 
 
-def _pending_session(request: Request, session: SessionDep) -> tuple[accounts.WebSession, accounts.User]:
+def _pending_session(
+    request: Request, session: SessionDep
+) -> tuple[accounts.WebSession, accounts.User]:
     found = find_web_session(request, session)
     if found is None:
         raise Unauthenticated("please sign in")
@@ -266,9 +275,7 @@ def account_profile(
     license_state: Annotated[str, Form(max_length=2)] = "",
 ) -> Response:
     try:
-        data = RegisterIn(
-            email=user.email,
-            password="x",
+        data = ProfileIn(
             full_name=full_name,
             profession=profession,
             license_number=license_number,
@@ -305,7 +312,9 @@ def account_password(
         if field == "password":
             field = "new_password"
         return _account(request, user, exc.status_code, errors={field: exc.detail})
-    raw = accounts.start_web_session(session, user, now=utcnow(), settings=settings, mfa_pending=False)
+    raw = accounts.start_web_session(
+        session, user, now=utcnow(), settings=settings, mfa_pending=False
+    )
     session.commit()
     response = _account(request, user, message="Password changed. Other sessions were signed out.")
     _set_session_cookie(response, raw, settings)
@@ -313,7 +322,9 @@ def account_password(
 
 
 @router.get("/account/two-factor", response_class=HTMLResponse)
-def two_factor_page(request: Request, session: SessionDep, settings: SettingsDep, user: WebUser) -> Response:
+def two_factor_page(
+    request: Request, session: SessionDep, settings: SettingsDep, user: WebUser
+) -> Response:
     import segno
 
     secret, uri = accounts.totp_provisioning(user, settings)

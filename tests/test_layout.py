@@ -1,0 +1,25 @@
+"""Feature packages hold the domain; only api/, web/, cli/ and core/ may know the web stack."""
+
+import ast
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[1] / "app"
+FEATURES = ["accounts", "courses", "quizzes", "certificates", "studio", "analytics"]
+FORBIDDEN = ("fastapi", "starlette", "jinja2", "app.api", "app.web", "app.cli")
+
+
+def test_features_do_not_import_entry_points_or_the_web_stack():
+    offenders = []
+    for feature in FEATURES:
+        for path in (APP / feature).rglob("*.py"):
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                offenders += [
+                    f"{path.relative_to(APP)}: {n}" for n in names if n.startswith(FORBIDDEN)
+                ]
+    assert offenders == []

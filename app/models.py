@@ -8,10 +8,21 @@ from app.accounts.models import (
     User,
     WebSession,
 )
+from app.courses.models import Course, Enrollment, Module, ModuleVersion, ModuleVisit
+from app.quizzes.models import EvaluationResponse, QuizAttempt, QuizBank, QuizVersion
 
 __all__ = [
+    "Course",
+    "Enrollment",
+    "EvaluationResponse",
     "LoginFailure",
+    "Module",
+    "ModuleVersion",
+    "ModuleVisit",
     "PasswordResetToken",
+    "QuizAttempt",
+    "QuizBank",
+    "QuizVersion",
     "RecoveryCode",
     "SiteSetting",
     "User",

@@ -2,11 +2,11 @@
 
 from fastapi import APIRouter
 
-from app.api import admin, auth, health, me
+from app.api import admin, attempts, auth, courses, health, me
 
 router = APIRouter()
 v1 = APIRouter(prefix="/api/v1")
-for module in (auth, me, admin):
+for module in (auth, me, courses, attempts, admin):
     v1.include_router(module.router)
 router.include_router(v1)
 router.include_router(health.router)

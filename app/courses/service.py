@@ -1,0 +1,244 @@
+"""Courses: catalog, course progress and gating, enrolment, reading modules."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from app.accounts.models import Role, User
+from app.courses.errors import CourseNotFound, ModuleLocked, ModuleNotFound, NotEnrolled
+from app.courses.models import Course, CourseStatus, Enrollment, Module, ModuleVersion, ModuleVisit
+from app.quizzes import service as quizzes
+
+LOCKED, AVAILABLE, PASSED, SUBMITTED = "locked", "available", "passed", "submitted"
+# A page view counts toward time-on-module only up to this gap (a tab left open is not study).
+MAX_VISIT_GAP_SECONDS = 15 * 60
+
+
+@dataclass
+class ModuleState:
+    module: Module
+    version: ModuleVersion
+    state: str
+    missing: list[str] = field(default_factory=list)  # prerequisite titles not yet passed
+
+
+@dataclass
+class CourseProgress:
+    course: Course
+    enrollment: Enrollment | None
+    modules: list[ModuleState]
+    final_exam_state: str
+    evaluation_state: str
+    certificate_code: str | None
+
+    @property
+    def passed_count(self) -> int:
+        return sum(m.state == PASSED for m in self.modules)
+
+    @property
+    def percent(self) -> int:
+        steps = len(self.modules) + 2  # modules, final exam, evaluation
+        done = (
+            self.passed_count
+            + (self.final_exam_state == PASSED)
+            + (self.evaluation_state == SUBMITTED)
+        )
+        return round(100 * done / steps) if steps else 0
+
+    @property
+    def next_step(self) -> ModuleState | None:
+        """Where to continue: the last module read if still unpassed, else the first open one."""
+        if self.enrollment and self.enrollment.last_module_id:
+            for m in self.modules:
+                if m.module.id == self.enrollment.last_module_id and m.state == AVAILABLE:
+                    return m
+        return next((m for m in self.modules if m.state == AVAILABLE), None)
+
+    def requirements_missing(self) -> list[str]:
+        missing = [f"pass module: {m.version.title}" for m in self.modules if m.state != PASSED]
+        if self.final_exam_state != PASSED:
+            missing.append("pass the final exam")
+        if self.evaluation_state != SUBMITTED:
+            missing.append("submit the course evaluation")
+        return missing
+
+
+def is_staff(user: User | None) -> bool:
+    return user is not None and user.role in (Role.instructor, Role.admin)
+
+
+def list_published(session: Session, query: str = "") -> list[tuple[Course, int]]:
+    """Published courses (optionally matching title or summary) with their module counts."""
+    counts = (
+        select(Module.course_id, func.count().label("n"))
+        .where(col(Module.is_active))
+        .group_by(col(Module.course_id))
+        .subquery()
+    )
+    stmt = (
+        select(Course, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.course_id == Course.id)
+        .where(Course.status == CourseStatus.published)
+        .order_by(col(Course.title))
+    )
+    query = query.strip()[:100]
+    if query:
+        pattern = f"%{query.lower()}%"
+        stmt = stmt.where(
+            or_(func.lower(Course.title).like(pattern), func.lower(Course.summary).like(pattern))
+        )
+    return [(c, int(n)) for c, n in session.exec(stmt)]
+
+
+def get_course(session: Session, slug: str, *, viewer: User | None) -> Course:
+    """A course visible to the viewer; drafts only to staff. Raises CourseNotFound."""
+    course = session.exec(select(Course).where(Course.slug == slug)).first()
+    if course is None or (course.status != CourseStatus.published and not is_staff(viewer)):
+        raise CourseNotFound(f"no course {slug!r}")
+    return course
+
+
+def find_enrollment(session: Session, user: User, course: Course) -> Enrollment | None:
+    return session.exec(
+        select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
+    ).first()
+
+
+def enroll(
+    session: Session, user: User, course: Course, *, now: datetime
+) -> tuple[Enrollment, bool]:
+    """Enrols once; returns (enrollment, created). Safe against double clicks and races."""
+    existing = find_enrollment(session, user, course)
+    if existing is not None:
+        return existing, False
+    assert user.id is not None and course.id is not None  # noqa: S101
+    enrollment = Enrollment(user_id=user.id, course_id=course.id, enrolled_at=now)
+    try:
+        with session.begin_nested():
+            session.add(enrollment)
+    except IntegrityError:
+        found = find_enrollment(session, user, course)
+        assert found is not None  # noqa: S101
+        return found, False
+    return enrollment, True
+
+
+def active_modules(session: Session, course: Course) -> list[tuple[Module, ModuleVersion]]:
+    rows = session.exec(
+        select(Module, ModuleVersion)
+        .join(ModuleVersion, col(ModuleVersion.id) == Module.current_version_id)
+        .where(Module.course_id == course.id, col(Module.is_active))
+        .order_by(col(Module.position))
+    )
+    return [(m, v) for m, v in rows]
+
+
+def progress(session: Session, user: User | None, course: Course) -> CourseProgress:
+    """Every module's state for this learner, from passed attempts (never from the client)."""
+    modules = active_modules(session, course)
+    enrollment = find_enrollment(session, user, course) if user else None
+    passed = quizzes.passed_bank_keys(session, user, course) if user else set()
+    titles = {m.slug: v.title for m, v in modules}
+    states: list[ModuleState] = []
+    for module, version in modules:
+        if module.slug in passed:
+            state, missing = PASSED, []
+        else:
+            missing = [titles.get(p, p) for p in module.prerequisites if p not in passed]
+            state = LOCKED if missing or enrollment is None else AVAILABLE
+        states.append(ModuleState(module=module, version=version, state=state, missing=missing))
+    all_passed = all(s.state == PASSED for s in states)
+    if "final" in passed:
+        final_state = PASSED
+    else:
+        final_state = AVAILABLE if all_passed and enrollment is not None else LOCKED
+    if user is not None and quizzes.has_evaluation(session, user, course):
+        evaluation_state = SUBMITTED
+    else:
+        evaluation_state = AVAILABLE if final_state == PASSED else LOCKED
+    return CourseProgress(
+        course=course,
+        enrollment=enrollment,
+        modules=states,
+        final_exam_state=final_state,
+        evaluation_state=evaluation_state,
+        certificate_code=None,
+    )
+
+
+def module_state(progress_: CourseProgress, module_slug: str) -> ModuleState:
+    for state in progress_.modules:
+        if state.module.slug == module_slug:
+            return state
+    raise ModuleNotFound(f"no module {module_slug!r} in this course")
+
+
+def require_module_open(
+    progress_: CourseProgress, module_slug: str, *, viewer: User
+) -> ModuleState:
+    """The module if the learner may open it; raises NotEnrolled or ModuleLocked with next steps."""
+    state = module_state(progress_, module_slug)
+    if is_staff(viewer):
+        return state
+    if progress_.enrollment is None:
+        raise NotEnrolled("enrol in the course first", next=f"/courses/{progress_.course.slug}")
+    if state.state == LOCKED:
+        raise ModuleLocked(
+            "this module is locked: first pass " + ", ".join(state.missing),
+            missing=state.missing,
+        )
+    return state
+
+
+def read_module(
+    session: Session, user: User, course: Course, module_slug: str, *, now: datetime
+) -> tuple[CourseProgress, ModuleState]:
+    """Opens a module for reading (gated), remembers it as the place to continue, and adds
+    the time since the learner's previous view of it to their time on the module."""
+    progress_ = progress(session, user, course)
+    state = require_module_open(progress_, module_slug, viewer=user)
+    if progress_.enrollment is not None:
+        progress_.enrollment.last_module_id = state.module.id
+        progress_.enrollment.last_seen_at = now
+        session.add(progress_.enrollment)
+        record_visit(session, user, state.module, now=now)
+    return progress_, state
+
+
+def record_visit(session: Session, user: User, module: Module, *, now: datetime) -> None:
+    assert user.id is not None and module.id is not None  # noqa: S101
+    visit = session.exec(
+        select(ModuleVisit).where(
+            ModuleVisit.user_id == user.id, ModuleVisit.module_id == module.id
+        )
+    ).first()
+    if visit is None:
+        session.add(
+            ModuleVisit(user_id=user.id, module_id=module.id, first_seen_at=now, last_seen_at=now)
+        )
+        return
+    gap = int((now - visit.last_seen_at).total_seconds())
+    if 0 < gap <= MAX_VISIT_GAP_SECONDS:
+        visit.seconds_on_page += gap
+    visit.last_seen_at = now
+    session.add(visit)
+
+
+def enrolled_courses(session: Session, user: User) -> list[CourseProgress]:
+    """The learner's dashboard: every enrolled course with its progress."""
+    courses = session.exec(
+        select(Course)
+        .join(Enrollment, col(Enrollment.course_id) == Course.id)
+        .where(Enrollment.user_id == user.id)
+        .order_by(col(Enrollment.enrolled_at).desc())
+    )
+    return [progress(session, user, c) for c in courses]
+
+
+def due_legal_reviews(course: Course, *, today: datetime) -> list[dict[str, str | int]]:
+    """Legal statements whose as-of date is more than 12 months old (for instructors)."""
+    limit = (today.date() - timedelta(days=365)).isoformat()
+    return [r for r in course.legal_review if str(r["as_of"]) < limit]

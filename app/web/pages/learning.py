@@ -1,0 +1,215 @@
+"""Learner pages: catalog, dashboard, course, module reader, quizzes, results, evaluation."""
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from app.core.clock import utcnow
+from app.core.deps import OptionalWebUser, SessionDep, SettingsDep, WebUser
+from app.core.errors import DomainError, NotFound
+from app.courses import service as courses
+from app.quizzes import grading
+from app.quizzes import service as quizzes
+from app.web.templating import render
+
+router = APIRouter()
+
+
+@router.get("/", response_class=HTMLResponse)
+def catalog(request: Request, session: SessionDep, _user: OptionalWebUser, q: str = "") -> Response:
+    return render(
+        request, "learning/catalog.html", courses=courses.list_published(session, q), query=q
+    )
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, session: SessionDep, user: WebUser) -> Response:
+    return render(
+        request, "learning/dashboard.html", enrollments=courses.enrolled_courses(session, user)
+    )
+
+
+@router.get("/courses/{slug}", response_class=HTMLResponse)
+def course_page(
+    request: Request, session: SessionDep, user: OptionalWebUser, slug: str
+) -> Response:
+    course = courses.get_course(session, slug, viewer=user)
+    progress = courses.progress(session, user, course)
+    due = courses.due_legal_reviews(course, today=utcnow()) if courses.is_staff(user) else []
+    return render(
+        request,
+        "learning/course.html",
+        course=course,
+        progress=progress,
+        due_reviews=due,
+        is_staff=courses.is_staff(user),
+    )
+
+
+@router.post("/courses/{slug}/enroll")
+def enroll(session: SessionDep, user: WebUser, slug: str) -> Response:
+    course = courses.get_course(session, slug, viewer=user)
+    courses.enroll(session, user, course, now=utcnow())
+    session.commit()
+    return RedirectResponse(f"/courses/{slug}", status_code=303)
+
+
+@router.get("/courses/{slug}/modules/{module}", response_class=HTMLResponse)
+def module_page(
+    request: Request, session: SessionDep, user: WebUser, slug: str, module: str
+) -> Response:
+    course = courses.get_course(session, slug, viewer=user)
+    progress, state = courses.read_module(session, user, course, module, now=utcnow())
+    session.commit()
+    index = progress.modules.index(state)
+    return render(
+        request,
+        "learning/module.html",
+        course=course,
+        progress=progress,
+        state=state,
+        previous=progress.modules[index - 1] if index > 0 else None,
+        following=progress.modules[index + 1] if index + 1 < len(progress.modules) else None,
+    )
+
+
+@router.get("/courses/{slug}/closing", response_class=HTMLResponse)
+def closing_page(
+    request: Request, session: SessionDep, user: OptionalWebUser, slug: str
+) -> Response:
+    course = courses.get_course(session, slug, viewer=user)
+    if not course.closing_html:
+        raise NotFound("this course has no closing page")
+    return render(request, "learning/closing.html", course=course)
+
+
+@router.get("/courses/{slug}/assets/{path:path}")
+def course_asset(
+    session: SessionDep, settings: SettingsDep, user: OptionalWebUser, slug: str, path: str
+) -> Response:
+    course = courses.get_course(session, slug, viewer=user)
+    base = (settings.content_dir / "courses" / course.slug).resolve()
+    target = (base / path).resolve()
+    allowed = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
+    if (
+        not target.is_relative_to(base)
+        or target.suffix.lower() not in allowed
+        or not target.is_file()
+    ):
+        raise NotFound("no such file")
+    return FileResponse(Path(target))
+
+
+@router.post("/courses/{slug}/modules/{module}/quiz")
+def start_module_quiz(session: SessionDep, user: WebUser, slug: str, module: str) -> Response:
+    course = courses.get_course(session, slug, viewer=user)
+    started = quizzes.start_attempt(session, user, course, module, now=utcnow())
+    session.commit()
+    return RedirectResponse(f"/attempts/{started.attempt.public_id}", status_code=303)
+
+
+@router.post("/courses/{slug}/final-exam")
+def start_final_exam(session: SessionDep, user: WebUser, slug: str) -> Response:
+    course = courses.get_course(session, slug, viewer=user)
+    started = quizzes.start_attempt(session, user, course, quizzes.FINAL, now=utcnow())
+    session.commit()
+    return RedirectResponse(f"/attempts/{started.attempt.public_id}", status_code=303)
+
+
+def _attempt_context(session: SessionDep, attempt: quizzes.QuizAttempt) -> dict[str, object]:
+    course, bank = quizzes.attempt_course(session, attempt)
+    return {"course": course, "bank": bank, "attempt": attempt}
+
+
+@router.get("/attempts/{attempt_id}", response_class=HTMLResponse)
+def attempt_page(request: Request, session: SessionDep, user: WebUser, attempt_id: str) -> Response:
+    attempt = quizzes.get_attempt(session, user, attempt_id)
+    context = _attempt_context(session, attempt)
+    if attempt.submitted_at is not None:
+        return render(request, "quizzes/result.html", **context, error=None)
+    questions = grading.public_questions(attempt.snapshot)
+    return render(request, "quizzes/attempt.html", **context, questions=questions, error=None)
+
+
+@router.post("/attempts/{attempt_id}", response_class=HTMLResponse)
+async def submit_attempt_page(
+    request: Request, session: SessionDep, user: WebUser, attempt_id: str
+) -> Response:
+    form = await request.form()
+    fields = {k: [str(v) for v in form.getlist(k)] for k in form}
+
+    return await run_in_threadpool(_submit, request, session, user, attempt_id, fields)
+
+
+def _submit(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    attempt_id: str,
+    fields: dict[str, list[str]],
+) -> Response:
+    attempt = quizzes.get_attempt(session, user, attempt_id)
+    context = _attempt_context(session, attempt)
+    try:
+        answers = grading.answers_from_form(attempt.snapshot, fields)
+        quizzes.submit_attempt(session, user, attempt_id, answers, now=utcnow())
+    except quizzes.AlreadySubmitted:
+        return RedirectResponse(f"/attempts/{attempt_id}", status_code=303)
+    except DomainError as exc:
+        questions = grading.public_questions(attempt.snapshot)
+        return render(
+            request,
+            "quizzes/attempt.html",
+            exc.status_code,
+            **context,
+            questions=questions,
+            error=exc.detail,
+        )
+    session.commit()
+    template = (
+        "quizzes/_result.html" if request.headers.get("HX-Request") else "quizzes/result.html"
+    )
+    return render(request, template, **context, error=None)
+
+
+@router.get("/courses/{slug}/evaluation", response_class=HTMLResponse)
+def evaluation_page(request: Request, session: SessionDep, user: WebUser, slug: str) -> Response:
+    course = courses.get_course(session, slug, viewer=user)
+    progress = courses.progress(session, user, course)
+    return render(
+        request, "quizzes/evaluation.html", course=course, progress=progress, errors={}, form={}
+    )
+
+
+@router.post("/courses/{slug}/evaluation", response_class=HTMLResponse)
+async def evaluation_submit(
+    request: Request, session: SessionDep, user: WebUser, slug: str
+) -> Response:
+    form = await request.form()
+    answers = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+
+    return await run_in_threadpool(_evaluate, request, session, user, slug, answers)
+
+
+def _evaluate(
+    request: Request, session: SessionDep, user: WebUser, slug: str, answers: dict[str, str]
+) -> Response:
+    course = courses.get_course(session, slug, viewer=user)
+    try:
+        quizzes.submit_evaluation(session, user, course, answers, now=utcnow())
+    except DomainError as exc:
+        progress = courses.progress(session, user, course)
+        field = str(exc.extra.get("field", ""))
+        return render(
+            request,
+            "quizzes/evaluation.html",
+            exc.status_code,
+            course=course,
+            progress=progress,
+            errors={field: exc.detail} if field else {"_form": exc.detail},
+            form=answers,
+        )
+    session.commit()
+    return RedirectResponse(f"/courses/{slug}", status_code=303)

@@ -2,7 +2,7 @@
 
 import typer
 
-from app.cli import users
+from app.cli import content, users
 from app.core.db import make_engine, upgrade_to_head
 from app.core.settings import get_settings
 
@@ -10,6 +10,7 @@ app = typer.Typer(no_args_is_help=True, help="Clinician CE platform")
 db_app = typer.Typer(no_args_is_help=True, help="Database commands")
 app.add_typer(db_app, name="db")
 app.add_typer(users.app, name="users")
+app.add_typer(content.app, name="content")
 
 
 @db_app.command("upgrade")

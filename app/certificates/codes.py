@@ -24,9 +24,7 @@ def new_code(prefix: str = "KAT") -> str:
     prefix = prefix.upper()
     if not re.fullmatch(_PREFIX, prefix):
         raise ValueError("a code prefix is 2 to 8 letters A-Z")
-    groups = (
-        "".join(secrets.choice(ALPHABET) for _ in range(GROUP_SIZE)) for _ in range(GROUPS)
-    )
+    groups = ("".join(secrets.choice(ALPHABET) for _ in range(GROUP_SIZE)) for _ in range(GROUPS))
     return "-".join([prefix, *groups])
 
 

@@ -124,7 +124,14 @@ def start_attempt(
     assert user.id is not None and bank.id is not None and version.id is not None  # noqa: S101
     window_start = now - timedelta(hours=version.cooldown_hours)
     for _ in range(3):  # a racing start that takes our number makes us look again
-        open_attempt = _open_attempt(session, user, bank, now)
+        # Read order matters under READ COMMITTED: the highest number first, then the count, then
+        # the open attempt. A racing start committed before the first read is seen (resumed) by
+        # the later reads; one committed after it collides on (user, bank, number) and we retry.
+        last = session.exec(
+            select(func.max(QuizAttempt.number)).where(
+                QuizAttempt.user_id == user.id, QuizAttempt.bank_id == bank.id
+            )
+        ).one()
         used, oldest = session.exec(
             select(func.count(), func.min(QuizAttempt.started_at)).where(
                 QuizAttempt.user_id == user.id,
@@ -132,6 +139,7 @@ def start_attempt(
                 col(QuizAttempt.started_at) > window_start,
             )
         ).one()
+        open_attempt = _open_attempt(session, user, bank, now)
         if open_attempt is not None:
             opened = session.get(QuizVersion, open_attempt.quiz_version_id) or version
             return StartedAttempt(attempt=open_attempt, version=opened, attempts_used=used)
@@ -142,11 +150,6 @@ def start_attempt(
                 retry_after=max(1, int((opens_at - now).total_seconds()) + 1),
                 opens_at=opens_at.isoformat(),
             )
-        last = session.exec(
-            select(func.max(QuizAttempt.number)).where(
-                QuizAttempt.user_id == user.id, QuizAttempt.bank_id == bank.id
-            )
-        ).one()
         attempt = QuizAttempt(
             public_id=str(uuid.uuid4()),
             user_id=user.id,

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from app.courses.models import Course, CourseStatus
+from app.courses.models import CourseStatus
 from tests.content_helpers import KAT, ROOT, answer_key, correct_answers, import_tree, wrong_answers
 from tests.factories import api_token, bearer, make_user
 

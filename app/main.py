@@ -27,7 +27,7 @@ def _is_api(request: Request) -> bool:
 def _error_page(request: Request, status: int, detail: str) -> Response:
     from app.web.templating import render
 
-    return render(request, "errors.html", status_code=status, status=status, detail=detail)
+    return render(request, "errors.html", status, status=status, detail=detail)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -8,10 +8,14 @@ from app.accounts.models import (
     User,
     WebSession,
 )
+from app.audit.models import AuditEntry
+from app.certificates.models import Certificate
 from app.courses.models import Course, Enrollment, Module, ModuleVersion, ModuleVisit
 from app.quizzes.models import EvaluationResponse, QuizAttempt, QuizBank, QuizVersion
 
 __all__ = [
+    "AuditEntry",
+    "Certificate",
     "Course",
     "Enrollment",
     "EvaluationResponse",

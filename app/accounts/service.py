@@ -27,6 +27,7 @@ from app.accounts.models import (
 from app.accounts.passwords import PasswordContext, password_problem
 from app.accounts.schemas import RegisterIn
 from app.core.clock import as_utc
+from app.core.db import rowcount
 from app.core.errors import Invalid, NotFound
 from app.core.security import (
     burn_password_check,
@@ -247,27 +248,31 @@ def verify_second_factor(session: Session, user: User, code: str, *, now: dateti
     step = _totp_step(user.totp_secret, code, now=now, last_step=user.totp_last_step)
     if step is not None:
         # Conditional update: two requests racing with the same code cannot both pass.
-        claimed = session.execute(
-            update(User)
-            .where(
-                col(User.id) == user.id,
-                (col(User.totp_last_step).is_(None)) | (col(User.totp_last_step) < step),
+        claimed = rowcount(
+            session.execute(
+                update(User)
+                .where(
+                    col(User.id) == user.id,
+                    (col(User.totp_last_step).is_(None)) | (col(User.totp_last_step) < step),
+                )
+                .values(totp_last_step=step)
             )
-            .values(totp_last_step=step)
-        ).rowcount
+        )
         if claimed:
             user.totp_last_step = step
             return
     digest = token_digest(code.strip().lower().replace(" ", ""))
-    used = session.execute(
-        update(RecoveryCode)
-        .where(
-            col(RecoveryCode.user_id) == user.id,
-            col(RecoveryCode.code_hash) == digest,
-            col(RecoveryCode.used_at).is_(None),
+    used = rowcount(
+        session.execute(
+            update(RecoveryCode)
+            .where(
+                col(RecoveryCode.user_id) == user.id,
+                col(RecoveryCode.code_hash) == digest,
+                col(RecoveryCode.used_at).is_(None),
+            )
+            .values(used_at=now)
         )
-        .values(used_at=now)
-    ).rowcount
+    )
     if not used:
         raise BadCredentials("wrong or already used code", field="code")
 
@@ -454,11 +459,13 @@ def reset_password(
         settings=settings,
         has_second_factor=user.is_totp_enabled,
     )
-    claimed = session.execute(
-        update(PasswordResetToken)
-        .where(col(PasswordResetToken.id) == row.id, col(PasswordResetToken.used_at).is_(None))
-        .values(used_at=now)
-    ).rowcount
+    claimed = rowcount(
+        session.execute(
+            update(PasswordResetToken)
+            .where(col(PasswordResetToken.id) == row.id, col(PasswordResetToken.used_at).is_(None))
+            .values(used_at=now)
+        )
+    )
     if not claimed:
         raise InvalidResetToken("this reset link is invalid, expired or already used")
     user.password_hash = hash_password(new_password)

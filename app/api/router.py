@@ -2,11 +2,12 @@
 
 from fastapi import APIRouter
 
-from app.api import admin, attempts, auth, courses, health, me
+from app.api import admin, attempts, auth, certificates, courses, health, me, wellknown
 
 router = APIRouter()
 v1 = APIRouter(prefix="/api/v1")
-for module in (auth, me, courses, attempts, admin):
+for module in (auth, me, courses, attempts, certificates, admin):
     v1.include_router(module.router)
 router.include_router(v1)
 router.include_router(health.router)
+router.include_router(wellknown.router)

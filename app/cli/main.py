@@ -2,7 +2,8 @@
 
 import typer
 
-from app.cli import content, users
+from app.cli import audit, content, keys, users
+from app.cli.verify import verify
 from app.core.db import make_engine, upgrade_to_head
 from app.core.settings import get_settings
 
@@ -11,6 +12,9 @@ db_app = typer.Typer(no_args_is_help=True, help="Database commands")
 app.add_typer(db_app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(content.app, name="content")
+app.add_typer(keys.app, name="keys")
+app.add_typer(audit.app, name="audit")
+app.command("verify")(verify)
 
 
 @db_app.command("upgrade")

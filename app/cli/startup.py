@@ -5,6 +5,7 @@ from datetime import date
 
 from sqlmodel import Session
 
+from app.certificates import service as certificates
 from app.core.clock import utcnow
 from app.core.db import make_engine, upgrade_to_head
 from app.core.settings import Settings
@@ -33,3 +34,4 @@ def prepare(settings: Settings) -> None:
                 session.commit()
             log.warning("content: %s", result.summary())
     engine.dispose()
+    certificates.ensure_keys(settings)

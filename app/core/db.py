@@ -86,3 +86,8 @@ def upgrade_to_head(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE/DELETE matched (typed access to CursorResult.rowcount)."""
+    return int(result.rowcount)

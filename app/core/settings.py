@@ -17,6 +17,10 @@ class Settings(BaseSettings):
     mail_from: str = "no-reply@localhost"
     site_name: str = "Clinician CE"
     content_dir: Path = Path(".")
+    # Certificate signing keys. Several app hosts must share one directory (a mounted secret);
+    # default: <data_dir>/keys.
+    keys_dir: Path | None = None
+    certificate_code_prefix: str = "KAT"
     # API access tokens are short-lived: a stolen token is useful for minutes, not days.
     access_token_minutes: int = 15
     session_hours: int = 12
@@ -32,6 +36,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'lms.sqlite3').resolve()}"
+
+    @property
+    def signing_keys_dir(self) -> Path:
+        return self.keys_dir or self.data_dir / "keys"
+
+    @property
+    def public_base_url(self) -> str:
+        return self.base_url.rstrip("/")
 
     @property
     def secure_cookies(self) -> bool:

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from app.accounts.models import Role, User
+from app.certificates import service as certificates
 from app.courses.errors import CourseNotFound, ModuleLocked, ModuleNotFound, NotEnrolled
 from app.courses.models import Course, CourseStatus, Enrollment, Module, ModuleVersion, ModuleVisit
 from app.quizzes import service as quizzes
@@ -165,8 +166,15 @@ def progress(session: Session, user: User | None, course: Course) -> CourseProgr
         modules=states,
         final_exam_state=final_state,
         evaluation_state=evaluation_state,
-        certificate_code=None,
+        certificate_code=_certificate_code(session, user, course),
     )
+
+
+def _certificate_code(session: Session, user: User | None, course: Course) -> str | None:
+    if user is None:
+        return None
+    active = certificates.find_active(session, user, course)
+    return active.code if active else None
 
 
 def module_state(progress_: CourseProgress, module_slug: str) -> ModuleState:
@@ -242,3 +250,13 @@ def due_legal_reviews(course: Course, *, today: datetime) -> list[dict[str, str 
     """Legal statements whose as-of date is more than 12 months old (for instructors)."""
     limit = (today.date() - timedelta(days=365)).isoformat()
     return [r for r in course.legal_review if str(r["as_of"]) < limit]
+
+
+def time_on_modules(session: Session, user: User, course: Course) -> dict[str, int]:
+    """Seconds the learner spent on each module's page (see record_visit)."""
+    rows = session.exec(
+        select(Module.slug, ModuleVisit.seconds_on_page)
+        .join(ModuleVisit, col(ModuleVisit.module_id) == Module.id)
+        .where(Module.course_id == course.id, ModuleVisit.user_id == user.id)
+    )
+    return dict(rows.all())

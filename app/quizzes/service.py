@@ -10,9 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from app.accounts.models import User
+from app.audit import service as audit
 from app.core.clock import as_utc
+from app.core.db import rowcount
 from app.core.errors import Invalid
 from app.courses import service as courses
+from app.courses.errors import ModuleNotFound
 from app.courses.models import Course
 from app.quizzes import grading
 from app.quizzes.errors import (
@@ -68,7 +71,7 @@ def get_bank(session: Session, course: Course, key: str) -> tuple[QuizBank, Quiz
         .where(QuizBank.course_id == course.id, QuizBank.key == key)
     ).first()
     if row is None:
-        raise courses.ModuleNotFound(f"no quiz {key!r} in this course")
+        raise ModuleNotFound(f"no quiz {key!r} in this course")
     return row[0], row[1]
 
 
@@ -205,20 +208,35 @@ def submit_attempt(
         )
     results = [r.__dict__ for r in graded.results]
     # A conditional UPDATE, not read-then-write: two racing submits must not both count.
-    claimed = session.execute(
-        update(QuizAttempt)
-        .where(col(QuizAttempt.id) == attempt.id, col(QuizAttempt.submitted_at).is_(None))
-        .values(
-            submitted_at=now,
-            score=graded.score,
-            is_passed=graded.passed,
-            answers=answers,
-            results=results,
+    claimed = rowcount(
+        session.execute(
+            update(QuizAttempt)
+            .where(col(QuizAttempt.id) == attempt.id, col(QuizAttempt.submitted_at).is_(None))
+            .values(
+                submitted_at=now,
+                score=graded.score,
+                is_passed=graded.passed,
+                answers=answers,
+                results=results,
+            )
         )
-    ).rowcount
+    )
     if claimed == 0:
         raise AlreadySubmitted("this attempt was already submitted")
     session.refresh(attempt)
+    audit.record(
+        session,
+        "attempt.grade",
+        attempt.public_id,
+        {
+            "bank_id": attempt.bank_id,
+            "score": graded.score,
+            "passed": graded.passed,
+            "timed_out": graded.timed_out,
+        },
+        actor_id=user.id,
+        now=now,
+    )
     return graded
 
 
@@ -280,3 +298,50 @@ def submit_evaluation(
     except IntegrityError as exc:
         raise EvaluationAlreadySubmitted("you already submitted the evaluation") from exc
     return response
+
+
+def completed_at(session: Session, user: User, course: Course) -> datetime | None:
+    """When the learner met the last requirement (final exam passed, evaluation submitted)."""
+    final_at = session.exec(
+        select(func.max(QuizAttempt.submitted_at))
+        .join(QuizBank, col(QuizBank.id) == QuizAttempt.bank_id)
+        .where(
+            QuizBank.course_id == course.id,
+            QuizBank.key == FINAL,
+            QuizAttempt.user_id == user.id,
+            col(QuizAttempt.is_passed).is_(True),
+        )
+    ).one()
+    evaluated_at = session.exec(
+        select(EvaluationResponse.submitted_at).where(
+            EvaluationResponse.user_id == user.id, EvaluationResponse.course_id == course.id
+        )
+    ).first()
+    moments = [as_utc(m) for m in (final_at, evaluated_at) if m is not None]
+    return max(moments) if moments else None
+
+
+def passed_attempts(session: Session, user: User, course: Course) -> list[dict[str, Any]]:
+    """The first passing attempt of each bank: the credit basis accreditors ask for."""
+    rows = session.exec(
+        select(QuizBank.key, QuizAttempt)
+        .join(QuizAttempt, col(QuizAttempt.bank_id) == QuizBank.id)
+        .where(
+            QuizBank.course_id == course.id,
+            QuizAttempt.user_id == user.id,
+            col(QuizAttempt.is_passed).is_(True),
+        )
+        .order_by(col(QuizAttempt.submitted_at))
+    )
+    seen: dict[str, dict[str, Any]] = {}
+    for key, attempt in rows:
+        if key not in seen and attempt.submitted_at is not None:
+            seen[key] = {
+                "quiz": key,
+                "attempt_id": attempt.public_id,
+                "attempt_number": attempt.number,
+                "score": attempt.score,
+                "pass_mark": attempt.pass_mark,
+                "submitted_at": as_utc(attempt.submitted_at).isoformat(),
+            }
+    return list(seen.values())

@@ -13,7 +13,9 @@ templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates"))
 templates.env.globals["Role"] = Role
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    request: Request, template: str, status_code: int = 200, /, **context: Any
+) -> HTMLResponse:
     # Set by the auth dependencies when the page asked who is signed in.
     found = getattr(request.state, "web_session", None)
     user = found[1] if found and not found[0].is_mfa_pending else None

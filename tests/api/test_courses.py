@@ -62,7 +62,9 @@ def test_course_detail_states_before_and_after_enrolment(client, course, learner
 
 
 def test_module_content_is_gated(client, course, learner):
-    assert client.get(f"/api/v1/courses/{KAT}/modules/foundations", headers=learner).status_code == 403
+    assert (
+        client.get(f"/api/v1/courses/{KAT}/modules/foundations", headers=learner).status_code == 403
+    )
     client.post(f"/api/v1/courses/{KAT}/enrollment", headers=learner)
     module = client.get(f"/api/v1/courses/{KAT}/modules/foundations", headers=learner)
     assert module.status_code == 200
@@ -103,13 +105,17 @@ def test_pass_unlocks_next_and_second_submission_is_409(client, session, course,
     key = answer_key(ROOT, KAT, "foundations")
     attempt = _start(client, learner, "foundations")
     url = f"/api/v1/attempts/{attempt['attempt_id']}/submission"
-    result = client.post(url, headers=learner, json={"answers": correct_answers(attempt["questions"], key)})
+    result = client.post(
+        url, headers=learner, json={"answers": correct_answers(attempt["questions"], key)}
+    )
     assert result.status_code == 200, result.text
     body = result.json()
     assert body["passed"] is True and body["score"] == 1.0 and body["pass_mark"] == 0.8
     assert len(body["results"]) == 10
     assert all(r["correct"] and r["explanation"] for r in body["results"])
-    again = client.post(url, headers=learner, json={"answers": wrong_answers(attempt["questions"], key)})
+    again = client.post(
+        url, headers=learner, json={"answers": wrong_answers(attempt["questions"], key)}
+    )
     assert again.status_code == 409
     detail = client.get(f"/api/v1/courses/{KAT}", headers=learner).json()
     assert [m["state"] for m in detail["modules"][:2]] == ["passed", "available"]
@@ -146,12 +152,20 @@ def test_bad_answers_are_422(client, course, learner):
     client.post(f"/api/v1/courses/{KAT}/enrollment", headers=learner)
     attempt = _start(client, learner, "foundations")
     url = f"/api/v1/attempts/{attempt['attempt_id']}/submission"
-    assert client.post(url, headers=learner, json={"answers": {"no-such-question": [1]}}).status_code == 422
-    assert client.post(url, headers=learner, json={"answers": {"no-such-question": ["x"]}}).status_code == 422
+    assert (
+        client.post(url, headers=learner, json={"answers": {"no-such-question": [1]}}).status_code
+        == 422
+    )
+    assert (
+        client.post(url, headers=learner, json={"answers": {"no-such-question": ["x"]}}).status_code
+        == 422
+    )
     assert client.post(url, headers=learner, json={"nope": 1}).status_code == 422
     # nothing was graded: the real submission still works
     key = answer_key(ROOT, KAT, "foundations")
-    ok = client.post(url, headers=learner, json={"answers": correct_answers(attempt["questions"], key)})
+    ok = client.post(
+        url, headers=learner, json={"answers": correct_answers(attempt["questions"], key)}
+    )
     assert ok.status_code == 200
 
 
@@ -161,7 +175,11 @@ def test_someone_elses_attempt_is_404(client, session, course, learner):
     other = make_user(session)
     session.commit()
     headers = bearer(api_token(client, other.email))
-    response = client.post(f"/api/v1/attempts/{attempt['attempt_id']}/submission", headers=headers, json={"answers": {}})
+    response = client.post(
+        f"/api/v1/attempts/{attempt['attempt_id']}/submission",
+        headers=headers,
+        json={"answers": {}},
+    )
     assert response.status_code == 404
 
 
@@ -170,30 +188,66 @@ def test_final_exam_is_locked_until_every_module_passes(client, course, learner)
     response = client.post(f"/api/v1/courses/{KAT}/final-exam/attempts", headers=learner)
     assert response.status_code == 403
     assert "every module" in response.json()["detail"]
-    assert client.post(f"/api/v1/courses/{KAT}/modules/pharmacology/attempts", headers=learner).status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/courses/{KAT}/modules/pharmacology/attempts", headers=learner
+        ).status_code
+        == 403
+    )
 
 
 def test_a_learner_completes_the_course_through_the_api(client, course, learner):
     """End to end with the authored answer keys: every module, the final exam, the evaluation."""
     client.post(f"/api/v1/courses/{KAT}/enrollment", headers=learner)
     for module in MODULES:
-        assert client.get(f"/api/v1/courses/{KAT}/modules/{module}", headers=learner).status_code == 200
+        assert (
+            client.get(f"/api/v1/courses/{KAT}/modules/{module}", headers=learner).status_code
+            == 200
+        )
         attempt = _start(client, learner, module)
         answers = correct_answers(attempt["questions"], answer_key(ROOT, KAT, module))
-        result = client.post(f"/api/v1/attempts/{attempt['attempt_id']}/submission", headers=learner, json={"answers": answers}).json()
+        result = client.post(
+            f"/api/v1/attempts/{attempt['attempt_id']}/submission",
+            headers=learner,
+            json={"answers": answers},
+        ).json()
         assert result["passed"], (module, result)
     final = client.post(f"/api/v1/courses/{KAT}/final-exam/attempts", headers=learner)
     assert final.status_code == 201
     questions = final.json()["questions"]
     assert len(questions) == 25
     answers = correct_answers(questions, answer_key(ROOT, KAT, "final"))
-    result = client.post(f"/api/v1/attempts/{final.json()['attempt_id']}/submission", headers=learner, json={"answers": answers}).json()
+    result = client.post(
+        f"/api/v1/attempts/{final.json()['attempt_id']}/submission",
+        headers=learner,
+        json={"answers": answers},
+    ).json()
     assert result["passed"] and result["pass_mark"] == 0.75
     evaluation = client.get(f"/api/v1/courses/{KAT}/evaluation", headers=learner).json()
-    answers = {q["id"]: (4 if q["type"] == "likert" else "Clear and useful.") for q in evaluation["questions"]}
-    assert client.post(f"/api/v1/courses/{KAT}/evaluation", headers=learner, json={"answers": {"objectives-met": 4}}).status_code == 422
-    assert client.post(f"/api/v1/courses/{KAT}/evaluation", headers=learner, json={"answers": answers}).status_code == 201
-    assert client.post(f"/api/v1/courses/{KAT}/evaluation", headers=learner, json={"answers": answers}).status_code == 409
+    answers = {
+        q["id"]: (4 if q["type"] == "likert" else "Clear and useful.")
+        for q in evaluation["questions"]
+    }
+    assert (
+        client.post(
+            f"/api/v1/courses/{KAT}/evaluation",
+            headers=learner,
+            json={"answers": {"objectives-met": 4}},
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            f"/api/v1/courses/{KAT}/evaluation", headers=learner, json={"answers": answers}
+        ).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            f"/api/v1/courses/{KAT}/evaluation", headers=learner, json={"answers": answers}
+        ).status_code
+        == 409
+    )
     detail = client.get(f"/api/v1/courses/{KAT}", headers=learner).json()
     assert {m["state"] for m in detail["modules"]} == {"passed"}
     assert detail["final_exam"]["state"] == "passed"

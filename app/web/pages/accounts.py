@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from app.accounts import service as accounts
 from app.accounts.errors import BadCredentials
+from app.accounts.models import User, WebSession
 from app.accounts.schemas import PROFESSIONS, US_STATES, ProfileIn, RegisterIn
 from app.core.clock import utcnow
 from app.core.deps import (
@@ -148,9 +149,7 @@ def signin(
     return response
 
 
-def _pending_session(
-    request: Request, session: SessionDep
-) -> tuple[accounts.WebSession, accounts.User]:
+def _pending_session(request: Request, session: SessionDep) -> tuple[WebSession, User]:
     found = find_web_session(request, session)
     if found is None:
         raise Unauthenticated("please sign in")
@@ -253,7 +252,7 @@ def reset(
 # --- account --------------------------------------------------------------------------------
 
 
-def _account(request: Request, user: accounts.User, status: int = 200, **extra: object) -> Response:
+def _account(request: Request, user: User, status: int = 200, **extra: object) -> Response:
     context: dict[str, object] = {"form": user, "errors": {}, "message": None, **FORM_CHOICES}
     context.update(extra)
     return render(request, "accounts/account.html", status, **context)

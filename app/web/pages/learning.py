@@ -1,6 +1,7 @@
 """Learner pages: catalog, dashboard, course, module reader, quizzes, results, evaluation."""
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -12,6 +13,8 @@ from app.core.errors import DomainError, NotFound
 from app.courses import service as courses
 from app.quizzes import grading
 from app.quizzes import service as quizzes
+from app.quizzes.errors import AlreadySubmitted
+from app.quizzes.models import QuizAttempt
 from app.web.templating import render
 
 router = APIRouter()
@@ -118,7 +121,7 @@ def start_final_exam(session: SessionDep, user: WebUser, slug: str) -> Response:
     return RedirectResponse(f"/attempts/{started.attempt.public_id}", status_code=303)
 
 
-def _attempt_context(session: SessionDep, attempt: quizzes.QuizAttempt) -> dict[str, object]:
+def _attempt_context(session: SessionDep, attempt: QuizAttempt) -> dict[str, Any]:
     course, bank = quizzes.attempt_course(session, attempt)
     return {"course": course, "bank": bank, "attempt": attempt}
 
@@ -155,7 +158,7 @@ def _submit(
     try:
         answers = grading.answers_from_form(attempt.snapshot, fields)
         quizzes.submit_attempt(session, user, attempt_id, answers, now=utcnow())
-    except quizzes.AlreadySubmitted:
+    except AlreadySubmitted:
         return RedirectResponse(f"/attempts/{attempt_id}", status_code=303)
     except DomainError as exc:
         questions = grading.public_questions(attempt.snapshot)

@@ -1,0 +1,83 @@
+"""Certificates: claiming (learner), the learner's own records, and public verification."""
+
+from fastapi import APIRouter, Response, status
+
+from app.certificates import service as certificates
+from app.certificates.schemas import (
+    BatchIn,
+    BatchItemOut,
+    BatchOut,
+    CertificateOut,
+    IssuedOut,
+    TranscriptOut,
+    VerifyIn,
+    VerifyOut,
+)
+from app.core.clock import utcnow
+from app.core.deps import ApiUser, SessionDep, SettingsDep
+from app.courses import service as courses
+
+router = APIRouter(tags=["certificates"])
+
+
+@router.post(
+    "/courses/{slug}/certificate",
+    status_code=status.HTTP_201_CREATED,
+    responses={403: {"description": "requirements unmet: {detail, missing: [...]}"}},
+)
+def claim_certificate(
+    slug: str, user: ApiUser, session: SessionDep, settings: SettingsDep, response: Response
+) -> IssuedOut:
+    course = courses.get_course(session, slug, viewer=user)
+    cert, created = certificates.issue_certificate(
+        session, user, course, now=utcnow(), settings=settings
+    )
+    session.commit()
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return IssuedOut(
+        code=cert.code,
+        token=cert.token,
+        verify_url=certificates.verify_url(settings, cert.code),
+        pdf_url=certificates.pdf_url(settings, cert.code),
+    )
+
+
+@router.get("/me/certificates")
+def my_certificates(user: ApiUser, session: SessionDep) -> list[CertificateOut]:
+    now = utcnow()
+    return [
+        certificates.public_record(session, c, now=now)
+        for c in certificates.certificates_of(session, user)
+    ]
+
+
+@router.get("/me/transcript")
+def my_transcript(user: ApiUser, session: SessionDep) -> TranscriptOut:
+    now = utcnow()
+    record = certificates.transcript(session, user, now=now)
+    return TranscriptOut(
+        learner_name=user.full_name,
+        total_ce_hours=record.total_ce_hours,
+        certificates=[certificates.public_record(session, c, now=now) for c in record.certificates],
+    )
+
+
+@router.get("/certificates/{code}", responses={404: {"description": "unknown code"}})
+def certificate_status(code: str, session: SessionDep) -> CertificateOut:
+    """Public: a certificate's status and what it certifies (no email, no licence number)."""
+    cert = certificates.get_certificate(session, code)
+    return certificates.public_record(session, cert, now=utcnow())
+
+
+@router.post("/verify")
+def verify(body: VerifyIn, session: SessionDep, settings: SettingsDep) -> VerifyOut:
+    """Public: checks a token's signature with the published keys, then its current status."""
+    return certificates.verify_token(session, body.token, now=utcnow(), settings=settings)
+
+
+@router.post("/verify/batch")
+def verify_batch(body: BatchIn, session: SessionDep, settings: SettingsDep) -> BatchOut:
+    """Public: up to 100 codes or tokens, answered in the same order."""
+    results = certificates.verify_items(session, body.items, now=utcnow(), settings=settings)
+    return BatchOut(results=[BatchItemOut(item=item, **out.model_dump()) for item, out in results])

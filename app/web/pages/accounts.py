@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -149,16 +149,22 @@ def signin(
     return response
 
 
-def _pending_session(request: Request, session: SessionDep) -> tuple[WebSession, User]:
+def pending_session(request: Request, session: SessionDep) -> tuple[WebSession, User]:
+    """The browser session between password and second factor (or a complete one)."""
     found = find_web_session(request, session)
     if found is None:
         raise Unauthenticated("please sign in")
     return found
 
 
+PendingSession = Annotated[tuple[WebSession, User], Depends(pending_session)]
+
+
 @router.get("/signin/two-factor", response_class=HTMLResponse)
-def second_factor_page(request: Request, session: SessionDep, next: str | None = None) -> Response:
-    web_session, _user = _pending_session(request, session)
+def second_factor_page(
+    request: Request, pending: PendingSession, next: str | None = None
+) -> Response:
+    web_session, _user = pending
     if not web_session.is_mfa_pending:
         return RedirectResponse(safe_next(next), status_code=303)
     return render(request, "accounts/signin_two_factor.html", next=safe_next(next), error=None)
@@ -168,10 +174,11 @@ def second_factor_page(request: Request, session: SessionDep, next: str | None =
 def second_factor(
     request: Request,
     session: SessionDep,
+    pending: PendingSession,
     code: Annotated[str, Form(max_length=32)],
     next: Annotated[str, Form(max_length=500)] = "/dashboard",
 ) -> Response:
-    web_session, user = _pending_session(request, session)
+    web_session, user = pending
     try:
         accounts.check_second_factor(
             session, user, code, address=client_address(request), now=utcnow()

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.db import make_engine
+from app.core.db import make_engine, writer
 from app.core.deps import CSRF_COOKIE
 from app.core.errors import DomainError, Throttled, Unauthenticated
 from app.core.middleware import SecurityMiddleware
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.sqlalchemy_url)
+    app.state.write_engine = writer(app.state.engine)
     app.state.token_secret = load_or_create_secret(settings.data_dir / "token-secret.txt")
 
     from app.api.router import router as api_router

@@ -122,12 +122,16 @@ def enroll(slug: str, user: ApiUser, session: SessionDep, response: Response) ->
 @router.get("/{slug}/modules/{module}", responses=LOCKED_RESPONSES)
 def read_module(slug: str, module: str, user: ApiUser, session: SessionDep) -> ModuleOut:
     course = courses.get_course(session, slug, viewer=user)
-    _, state = courses.read_module(session, user, course, module, now=utcnow())
-    session.commit()
+    now = utcnow()
+    _, state, note = courses.read_module(session, user, course, module, now=now)
+    session.commit()  # ends the read; the rare write below is its own short transaction
+    if note is not None:
+        courses.save_reading(session, note, now=now)
+        session.commit()
     return ModuleOut(
         slug=state.module.slug,
         title=state.version.title,
-        html=state.version.html,
+        html=state.html,
         toc=[TocEntryOut(**t) for t in state.version.toc],
         state=state.state,
         estimated_minutes=state.version.estimated_minutes,

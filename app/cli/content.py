@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from app.cli.errors import reports_errors
 from app.core.clock import utcnow
-from app.core.db import make_engine
+from app.core.db import make_engine, writer
 from app.core.settings import get_settings
 from app.studio import exporter, importer
 from app.studio.parsing import load_content
@@ -57,7 +57,7 @@ def import_(
         typer.echo(f"{len(report.errors)} error(s): nothing was imported", err=True)
         raise typer.Exit(1)
     engine = make_engine(get_settings().sqlalchemy_url)
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(writer(engine), expire_on_commit=False) as session:
         result = importer.import_specs(session, report.courses, now=utcnow())
         session.commit()
     engine.dispose()

@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from app.certificates import service as certificates
 from app.core.clock import utcnow
-from app.core.db import make_engine, upgrade_to_head
+from app.core.db import make_engine, upgrade_to_head, writer
 from app.core.settings import Settings
 from app.studio import importer
 from app.studio.parsing import load_content
@@ -29,7 +29,7 @@ def prepare(settings: Settings) -> None:
                 log.error("content: %s", problem)
             log.error("content has %d error(s); nothing imported", len(report.errors))
         else:
-            with Session(engine, expire_on_commit=False) as session:
+            with Session(writer(engine), expire_on_commit=False) as session:
                 result = importer.import_specs(session, report.courses, now=utcnow())
                 session.commit()
             log.warning("content: %s", result.summary())

@@ -11,7 +11,7 @@ from app.accounts.models import Role
 from app.accounts.schemas import RegisterIn
 from app.cli.errors import reports_errors
 from app.core.clock import utcnow
-from app.core.db import make_engine
+from app.core.db import make_engine, writer
 from app.core.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="User accounts")
@@ -35,7 +35,7 @@ def create(
             typer.echo(f"error: {'.'.join(map(str, err['loc']))}: {err['msg']}", err=True)
         raise typer.Exit(1) from exc
     engine = make_engine(settings.sqlalchemy_url)
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(writer(engine), expire_on_commit=False) as session:
         user = accounts.create_user(session, data, role=role, now=utcnow(), settings=settings)
         session.commit()
     engine.dispose()

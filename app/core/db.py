@@ -20,6 +20,7 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 metadata: MetaData = SQLModel.metadata
+WRITE_OPTION = "lms_write_transaction"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -58,11 +59,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
-            # IMMEDIATE takes the write lock up front: concurrent writers queue instead of failing.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers (see writer()) take the write lock up front with IMMEDIATE, so concurrent
+            # writers queue on busy_timeout instead of failing on a lock upgrade; readers use a
+            # plain BEGIN and run in parallel under WAL.
+            immediate = conn.get_execution_options().get(WRITE_OPTION)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    # pool_recycle instead of pool_pre_ping: no extra round trip on every checkout.
+    return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20, **kwargs)
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine (and pool) marked for write transactions (IMMEDIATE on SQLite)."""
+    return engine.execution_options(**{WRITE_OPTION: True})
 
 
 def sqlite_url(path: Path) -> str:

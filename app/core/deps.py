@@ -25,8 +25,12 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    # expire_on_commit=False keeps objects readable after the route's commit.
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+    # expire_on_commit=False keeps objects readable after the route's commit. Requests that
+    # may write get the writer engine (SQLite: BEGIN IMMEDIATE); reads run in parallel.
+    engine = request.app.state.engine
+    if request.method not in ("GET", "HEAD"):
+        engine = request.app.state.write_engine
+    with Session(engine, expire_on_commit=False) as session:
         yield session
 
 

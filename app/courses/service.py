@@ -3,8 +3,9 @@
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, func, select
 
 from app.accounts.models import Role, User
@@ -16,14 +17,17 @@ from app.quizzes import service as quizzes
 LOCKED, AVAILABLE, PASSED, SUBMITTED = "locked", "available", "passed", "submitted"
 # A page view counts toward time-on-module only up to this gap (a tab left open is not study).
 MAX_VISIT_GAP_SECONDS = 15 * 60
+# Reading position and time are written at most this often per learner and module.
+NOTE_EVERY_SECONDS = 60
 
 
 @dataclass
 class ModuleState:
     module: Module
-    version: ModuleVersion
+    version: ModuleVersion  # loaded without its html/source (see active_modules)
     state: str
     missing: list[str] = field(default_factory=list)  # prerequisite titles not yet passed
+    html: str = ""  # filled in by read_module only
 
 
 @dataclass
@@ -128,11 +132,13 @@ def enroll(
 
 
 def active_modules(session: Session, course: Course) -> list[tuple[Module, ModuleVersion]]:
+    # The rendered HTML and source of every module are large and only one is ever shown.
     rows = session.exec(
         select(Module, ModuleVersion)
         .join(ModuleVersion, col(ModuleVersion.id) == Module.current_version_id)
         .where(Module.course_id == course.id, col(Module.is_active))
         .order_by(col(Module.position))
+        .options(defer(ModuleVersion.html), defer(ModuleVersion.source))  # type: ignore[arg-type]
     )
     return [(m, v) for m, v in rows]
 
@@ -201,38 +207,91 @@ def require_module_open(
     return state
 
 
+@dataclass
+class ReadingNote:
+    """What a module view should write, decided from what the view already read."""
+
+    enrollment_id: int
+    module_id: int
+    user_id: int
+    visit_id: int | None
+    visit_last_seen: datetime | None
+    add_seconds: int
+
+
 def read_module(
     session: Session, user: User, course: Course, module_slug: str, *, now: datetime
-) -> tuple[CourseProgress, ModuleState]:
-    """Opens a module for reading (gated), remembers it as the place to continue, and adds
-    the time since the learner's previous view of it to their time on the module."""
+) -> tuple[CourseProgress, ModuleState, ReadingNote | None]:
+    """Opens a module for reading (gated); reads only. The returned note, when not None, is
+    what save_reading should write: views closer together than NOTE_EVERY_SECONDS write
+    nothing, so reading stays a read-only request almost always."""
     progress_ = progress(session, user, course)
     state = require_module_open(progress_, module_slug, viewer=user)
-    if progress_.enrollment is not None:
-        progress_.enrollment.last_module_id = state.module.id
-        progress_.enrollment.last_seen_at = now
-        session.add(progress_.enrollment)
-        record_visit(session, user, state.module, now=now)
-    return progress_, state
-
-
-def record_visit(session: Session, user: User, module: Module, *, now: datetime) -> None:
-    assert user.id is not None and module.id is not None  # noqa: S101
+    html = session.exec(
+        select(ModuleVersion.html).where(ModuleVersion.id == state.version.id)
+    ).one()
+    state.html = html
+    enrollment = progress_.enrollment
+    if enrollment is None or enrollment.id is None:
+        return progress_, state, None
+    assert user.id is not None and state.module.id is not None  # noqa: S101
     visit = session.exec(
         select(ModuleVisit).where(
-            ModuleVisit.user_id == user.id, ModuleVisit.module_id == module.id
+            ModuleVisit.user_id == user.id, ModuleVisit.module_id == state.module.id
         )
     ).first()
-    if visit is None:
-        session.add(
-            ModuleVisit(user_id=user.id, module_id=module.id, first_seen_at=now, last_seen_at=now)
-        )
+    moved = enrollment.last_module_id != state.module.id
+    stale = enrollment.last_seen_at is None or (now - enrollment.last_seen_at).total_seconds() >= (
+        NOTE_EVERY_SECONDS
+    )
+    gap = int((now - visit.last_seen_at).total_seconds()) if visit else 0
+    if not (moved or stale or visit is None or gap >= NOTE_EVERY_SECONDS):
+        return progress_, state, None
+    return (
+        progress_,
+        state,
+        ReadingNote(
+            enrollment_id=enrollment.id,
+            module_id=state.module.id,
+            user_id=user.id,
+            visit_id=visit.id if visit else None,
+            visit_last_seen=visit.last_seen_at if visit else None,
+            add_seconds=gap if 0 < gap <= MAX_VISIT_GAP_SECONDS else 0,
+        ),
+    )
+
+
+def save_reading(session: Session, note: ReadingNote, *, now: datetime) -> None:
+    """Remembers the place to continue and adds time on the module. Conditional writes only
+    (no read first), so on SQLite this short transaction never has to upgrade a read lock."""
+    session.execute(
+        update(Enrollment)
+        .where(col(Enrollment.id) == note.enrollment_id)
+        .values(last_module_id=note.module_id, last_seen_at=now)
+    )
+    if note.visit_id is None:
+        try:
+            with session.begin_nested():
+                session.add(
+                    ModuleVisit(
+                        user_id=note.user_id,
+                        module_id=note.module_id,
+                        first_seen_at=now,
+                        last_seen_at=now,
+                    )
+                )
+        except IntegrityError:
+            pass  # a parallel view recorded it first
         return
-    gap = int((now - visit.last_seen_at).total_seconds())
-    if 0 < gap <= MAX_VISIT_GAP_SECONDS:
-        visit.seconds_on_page += gap
-    visit.last_seen_at = now
-    session.add(visit)
+    # Only if no other view moved last_seen_at meanwhile: time is never counted twice.
+    session.execute(
+        update(ModuleVisit)
+        .where(
+            col(ModuleVisit.id) == note.visit_id,
+            col(ModuleVisit.last_seen_at) == note.visit_last_seen,
+        )
+        .values(seconds_on_page=ModuleVisit.seconds_on_page + note.add_seconds, last_seen_at=now)
+    )
 
 
 def enrolled_courses(session: Session, user: User) -> list[CourseProgress]:
@@ -253,7 +312,7 @@ def due_legal_reviews(course: Course, *, today: datetime) -> list[dict[str, str 
 
 
 def time_on_modules(session: Session, user: User, course: Course) -> dict[str, int]:
-    """Seconds the learner spent on each module's page (see record_visit)."""
+    """Seconds the learner spent on each module page (see save_reading)."""
     rows = session.exec(
         select(Module.slug, ModuleVisit.seconds_on_page)
         .join(ModuleVisit, col(ModuleVisit.module_id) == Module.id)

@@ -64,8 +64,12 @@ def module_page(
     request: Request, session: SessionDep, user: WebUser, slug: str, module: str
 ) -> Response:
     course = courses.get_course(session, slug, viewer=user)
-    progress, state = courses.read_module(session, user, course, module, now=utcnow())
-    session.commit()
+    now = utcnow()
+    progress, state, note = courses.read_module(session, user, course, module, now=now)
+    session.commit()  # ends the read; the rare write below is its own short transaction
+    if note is not None:
+        courses.save_reading(session, note, now=now)
+        session.commit()
     index = progress.modules.index(state)
     return render(
         request,

@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.sqlalchemy_url)
     app.state.write_engine = writer(app.state.engine)
-    app.state.token_secret = load_or_create_secret(settings.data_dir / "token-secret.txt")
+    app.state.token_secret = load_or_create_secret(settings.token_secret_path)
 
     from app.api.router import router as api_router
     from app.web.router import router as web_router

@@ -12,6 +12,7 @@ from app.audit.models import AuditEntry
 from app.certificates.models import Certificate
 from app.courses.models import Course, Enrollment, Module, ModuleVersion, ModuleVisit
 from app.quizzes.models import EvaluationResponse, QuizAttempt, QuizBank, QuizVersion
+from app.studio.models import StudioDraft, StudioPublish  # noqa: F401 (for Alembic)
 
 __all__ = [
     "AuditEntry",

@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     # Certificate signing keys. Several app hosts must share one directory (a mounted secret);
     # default: <data_dir>/keys.
     keys_dir: Path | None = None
+    # Signs API access tokens; every app host needs the same one (default in the data dir).
+    token_secret_file: Path | None = None
     certificate_code_prefix: str = "KAT"
     # API access tokens are short-lived: a stolen token is useful for minutes, not days.
     access_token_minutes: int = 15
@@ -40,6 +42,10 @@ class Settings(BaseSettings):
     @property
     def signing_keys_dir(self) -> Path:
         return self.keys_dir or self.data_dir / "keys"
+
+    @property
+    def token_secret_path(self) -> Path:
+        return self.token_secret_file or self.data_dir / "token-secret.txt"
 
     @property
     def public_base_url(self) -> str:

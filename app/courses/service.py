@@ -131,7 +131,28 @@ def enroll(
     return enrollment, True
 
 
+# Course structure changes only through an import, which changes the course's version, hash
+# and updated_at; so it is cached per process under that key (several processes stay correct).
+_STRUCTURE_CACHE: dict[tuple[int, int, str, str], list[tuple[Module, ModuleVersion]]] = {}
+
+
 def active_modules(session: Session, course: Course) -> list[tuple[Module, ModuleVersion]]:
+    """The course's modules in order with their current versions (without html/source)."""
+    assert course.id is not None  # noqa: S101
+    key = (course.id, course.version, course.content_hash, course.updated_at.isoformat())
+    cached = _STRUCTURE_CACHE.get(key)
+    if cached is None:
+        cached = _load_active_modules(session, course)
+        if len(_STRUCTURE_CACHE) > 256:
+            _STRUCTURE_CACHE.clear()
+        _STRUCTURE_CACHE[key] = cached
+        for module, version in cached:
+            session.expunge(module)
+            session.expunge(version)
+    return cached
+
+
+def _load_active_modules(session: Session, course: Course) -> list[tuple[Module, ModuleVersion]]:
     # The rendered HTML and source of every module are large and only one is ever shown.
     rows = session.exec(
         select(Module, ModuleVersion)

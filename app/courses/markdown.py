@@ -53,7 +53,6 @@ _INVISIBLE_RE = re.compile(
 _CITATION_RE = re.compile(r"\[\s*@([\w:.+/\-]+)((?:\s*;\s*@[\w:.+/\-]+)*)\s*\]")
 _CITATION_KEY_RE = re.compile(r"@([\w:.+/\-]+)")
 _CALLOUT_PARAMS_RE = re.compile(r"^\s*[A-Za-z][\w-]*(\s|$)")
-_AS_OF_RE = re.compile(r"as-of=(\d{4}-\d{2}-\d{2})")
 _WORD_RE = re.compile(r"[^\W_]+(?:['\u2019.\-][^\W_]+)*")
 _REJECTED_LINK_RE = re.compile(r"\]\(|<[A-Za-z][A-Za-z0-9+.\-]{1,31}:[^\s<>]*>")
 
@@ -226,20 +225,31 @@ class _Collector:
         extra = params[1:]
         if kind == "legal":
             as_of = [param for param in extra if param.startswith("as-of=")]
-            extra = [param for param in extra if not param.startswith("as-of=")]
+            reviewed = [param for param in extra if param.startswith("reviewed=")]
+            extra = [p for p in extra if not p.startswith(("as-of=", "reviewed="))]
+            checked = self._legal_date(line, reviewed[0], "reviewed") if reviewed else None
             if not as_of:
                 self.problems.append((line, "legal callout needs as-of=YYYY-MM-DD"))
             else:
-                parsed = _parse_as_of(as_of[0])
-                if parsed is None:
-                    self.problems.append(
-                        (line, f"legal callout '{as_of[0]}' is not a valid as-of=YYYY-MM-DD date")
-                    )
-                else:
+                parsed = self._legal_date(line, as_of[0], "as-of")
+                if parsed is not None:
                     token.meta["as_of"] = parsed
-                    self.legal_dates.append((parsed, line))
+                    if checked is not None and checked < parsed:
+                        self.problems.append((line, "reviewed= is earlier than as-of="))
+                        checked = None
+                    token.meta["reviewed"] = checked
+                    # Staleness counts from the last time someone checked the statement.
+                    self.legal_dates.append((checked or parsed, line))
         if extra:
             self.problems.append((line, f"unexpected '{' '.join(extra)}' after '::: {kind}'"))
+
+    def _legal_date(self, line: int, param: str, name: str) -> date | None:
+        parsed = _parse_as_of(param, name)
+        if parsed is None:
+            self.problems.append(
+                (line, f"legal callout '{param}' is not a valid {name}=YYYY-MM-DD date")
+            )
+        return parsed
 
     def _inline(self, token: Token, line: int) -> None:
         for child in token.children or []:
@@ -315,8 +325,8 @@ def _plain_text(children: Sequence[Token]) -> str:
     return "".join(parts).strip()
 
 
-def _parse_as_of(param: str) -> date | None:
-    match = _AS_OF_RE.fullmatch(param)
+def _parse_as_of(param: str, name: str = "as-of") -> date | None:
+    match = re.fullmatch(rf"{name}=(\d{{4}}-\d{{2}}-\d{{2}})", param)
     if not match:
         return None
     try:
@@ -401,7 +411,10 @@ def _render_callout(
     title = label
     if kind == "legal":
         as_of: date | None = token.meta.get("as_of")
+        reviewed: date | None = token.meta.get("reviewed")
         when = f"Current as of {_human_date(as_of)}" if as_of else "Legal"
+        if as_of and reviewed and reviewed != as_of:
+            when += f" (checked {_human_date(reviewed)})"
         title = f"{when}: check your state's current rules"
     return (
         f'<aside class="{css}" role="note" aria-label="{escapeHtml(label)}">\n'

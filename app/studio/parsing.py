@@ -823,8 +823,9 @@ class _CourseLoader:
                     self.warn(
                         page.rel,
                         line + page.body_offset,
-                        f"legal callout is dated {as_of.isoformat()}, more than "
-                        f"{LEGAL_MAX_AGE_MONTHS} months ago: review it and update as-of",
+                        f"legal callout was last checked {as_of.isoformat()}, more than "
+                        f"{LEGAL_MAX_AGE_MONTHS} months ago: review it and update as-of "
+                        "(or add reviewed=YYYY-MM-DD once you confirm it is still current)",
                     )
         for key, entry in bibliography.items():
             if key not in cited:

@@ -420,3 +420,13 @@ def test_word_count_excludes_code_markup_urls_and_citations() -> None:
     )
     # Two words / Three bold words link text / Inline too
     assert render_markdown(source).word_count == 2 + 5 + 2
+
+
+def test_legal_callout_reviewed_date_is_shown_and_counts_for_staleness():
+    from app.courses.markdown import render_markdown
+
+    out = render_markdown("::: legal as-of=2024-12-31 reviewed=2026-11-23\nREMS text.\n:::\n")
+    assert "Current as of December 31, 2024 (checked November 23, 2026)" in out.html
+    assert [d.isoformat() for d, _ in out.legal_dates] == ["2026-11-23"]
+    bad = render_markdown("::: legal as-of=2024-12-31 reviewed=2023-01-01\nx\n:::\n")
+    assert any("earlier than" in msg for _, msg in bad.problems)

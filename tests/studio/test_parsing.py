@@ -383,7 +383,7 @@ CASES: dict[str, Case] = {
         ((NEXT, "::: legal as-of=2026-09-01", "::: legal as-of=2025-11-22"),),
         NEXT,
         "::: legal",
-        "legal callout is dated 2025-11-22, more than 12 months ago",
+        "legal callout was last checked 2025-11-22, more than 12 months ago",
         "warning",
     ),
     "unknown_callout": Case(

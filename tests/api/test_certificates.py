@@ -229,7 +229,9 @@ def test_pdf_download_verifies_and_is_private(client, session, settings, graduat
     assert result.valid, result.reason
     wallet = client.get(f"/certificates/{code}.json").json()
     assert wallet["proof"]["jwt"].count(".") == 2
-    out = client.post("/signout", data={"csrf_token": csrf_token(client, "/account")}, follow_redirects=False)
+    out = client.post(
+        "/signout", data={"csrf_token": csrf_token(client, "/account")}, follow_redirects=False
+    )
     assert out.status_code == 303, out.text
     stranger = make_user(session)
     session.commit()

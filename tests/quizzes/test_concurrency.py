@@ -34,7 +34,12 @@ def live(engine, database_url, tmp_path):
                     "/api/v1/auth/token", data={"username": user.email, "password": PASSWORD}
                 ).json()["access_token"]
                 headers = {"Authorization": f"Bearer {token}"}
-                assert client.post("/api/v1/courses/demo-course/enrollment", headers=headers).status_code == 201
+                assert (
+                    client.post(
+                        "/api/v1/courses/demo-course/enrollment", headers=headers
+                    ).status_code
+                    == 201
+                )
             yield url, headers
     finally:
         app.state.engine.dispose()
@@ -57,12 +62,16 @@ def test_parallel_submissions_grade_exactly_once(live, engine):
 
     def submit():
         with httpx.Client(base_url=url, headers=headers, timeout=30) as c:
-            return c.post(f"/api/v1/attempts/{attempt['attempt_id']}/submission", json={"answers": answers}).status_code
+            return c.post(
+                f"/api/v1/attempts/{attempt['attempt_id']}/submission", json={"answers": answers}
+            ).status_code
 
     codes = _parallel(submit)
     assert sorted(codes) == [200] + [409] * (PARALLEL - 1)
     with Session(engine) as session:
-        row = session.exec(select(QuizAttempt).where(QuizAttempt.public_id == attempt["attempt_id"])).one()
+        row = session.exec(
+            select(QuizAttempt).where(QuizAttempt.public_id == attempt["attempt_id"])
+        ).one()
         assert row.is_passed is True and row.submitted_at is not None
 
 
@@ -82,8 +91,10 @@ def test_parallel_starts_never_exceed_the_attempt_limit(live, engine):
         assert len(ids) == 1, f"round {round_}: parallel starts made {len(ids)} attempts"
         body = results[0][1]
         with httpx.Client(base_url=url, headers=headers, timeout=30) as c:
-            c.post(f"/api/v1/attempts/{body['attempt_id']}/submission",
-                   json={"answers": wrong_answers(body["questions"], key)})
+            c.post(
+                f"/api/v1/attempts/{body['attempt_id']}/submission",
+                json={"answers": wrong_answers(body["questions"], key)},
+            )
     results = _parallel(start)
     assert {code for code, _ in results} == {429}
     with Session(engine) as session:

@@ -35,7 +35,12 @@ def test_catalog_and_search_pages(client, course):
 
 def test_course_page_shows_metadata_and_enrols(client, course, learner):
     page = client.get(f"/courses/{KAT}")
-    for text in ("Learning objectives", "Authors and disclosures", "No accreditation has been granted", "Enrol in this course"):
+    for text in (
+        "Learning objectives",
+        "Authors and disclosures",
+        "No accreditation has been granted",
+        "Enrol in this course",
+    ):
         assert text in page.text
     _enrol(client)
     page = client.get(f"/courses/{KAT}")
@@ -63,7 +68,11 @@ def test_module_reader_renders_toc_callouts_and_references(client, course, learn
 
 def test_quiz_form_works_without_javascript_and_hides_the_key(client, course, learner):
     token = _enrol(client)
-    start = client.post(f"/courses/{KAT}/modules/foundations/quiz", data={"csrf_token": token}, follow_redirects=False)
+    start = client.post(
+        f"/courses/{KAT}/modules/foundations/quiz",
+        data={"csrf_token": token},
+        follow_redirects=False,
+    )
     assert start.status_code == 303
     page = client.get(start.headers["location"])
     assert page.status_code == 200
@@ -79,7 +88,10 @@ def test_quiz_form_works_without_javascript_and_hides_the_key(client, course, le
             continue
         if question["type"] in ("single", "multiple"):
             right = {o["text"].strip() for o in question["options"] if o.get("correct")}
-            ids = re.findall(rf'name="q-{re.escape(qid)}" value="([0-9a-f]+)"><label for="[^"]+">([^<]*)</label>', page.text)
+            ids = re.findall(
+                rf'name="q-{re.escape(qid)}" value="([0-9a-f]+)"><label for="[^"]+">([^<]*)</label>',
+                page.text,
+            )
             data[f"q-{qid}"] = [oid for oid, text in ids if html.unescape(text).strip() in right]
         elif question["type"] == "true_false":
             data[f"q-{qid}"] = "true" if question["answer"] else "false"
@@ -88,10 +100,14 @@ def test_quiz_form_works_without_javascript_and_hides_the_key(client, course, le
     result = client.post(start.headers["location"], data=data)
     assert result.status_code == 200
     assert "passed" in result.text and "100%" in result.text
-    htmx = client.post(start.headers["location"], data=data, headers={"HX-Request": "true"}, follow_redirects=False)
+    htmx = client.post(
+        start.headers["location"], data=data, headers={"HX-Request": "true"}, follow_redirects=False
+    )
     assert htmx.status_code == 303  # already submitted: back to the result page
 
 
 def test_pages_need_sign_in(client, course):
-    assert client.get(f"/courses/{KAT}/modules/foundations", follow_redirects=False).status_code == 303
+    assert (
+        client.get(f"/courses/{KAT}/modules/foundations", follow_redirects=False).status_code == 303
+    )
     assert client.get(f"/courses/{KAT}").status_code == 200  # the course page is public

@@ -3,8 +3,8 @@
 from fastapi import APIRouter, Depends
 
 from app.web.csrf import csrf_protect
-from app.web.pages import accounts, admin, certificates, learning
+from app.web.pages import accounts, admin, analytics, certificates, learning, studio
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], tags=["pages"])
-for module in (learning, certificates, accounts, admin):
+for module in (learning, certificates, accounts, admin, analytics, studio):
     router.include_router(module.router)

@@ -166,9 +166,10 @@ def _submit(
         return RedirectResponse(f"/attempts/{attempt_id}", status_code=303)
     except DomainError as exc:
         questions = grading.public_questions(attempt.snapshot)
+        is_htmx = request.headers.get("HX-Request") == "true"
         return render(
             request,
-            "quizzes/attempt.html",
+            "quizzes/_attempt.html" if is_htmx else "quizzes/attempt.html",
             exc.status_code,
             **context,
             questions=questions,

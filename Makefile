@@ -30,13 +30,17 @@ migrate: install
 revision: install
 	$(BIN)/alembic revision --autogenerate -m "$(m)"
 
-test: install
+test: install browser
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-pg
 
 test-sqlite: install
 	@echo "=== pytest on SQLite ==="
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Debian chromium for the browser tests (tests/e2e); with CI=true a missing browser fails.
+browser: install
+	bash scripts/install-browser.sh
 
 # Starts the local cluster if it is installed but stopped, makes a throwaway role and database.
 pg-up:

@@ -251,3 +251,9 @@ def test_totp_enrolment_and_two_step_signin_in_the_browser(client, session):
     )
     assert second.status_code == 303
     assert client.get("/account").status_code == 200
+
+
+def test_signup_with_empty_fields_shows_the_form_again(client):
+    response = client.post("/signup", data={"csrf_token": csrf_token(client, "/signup")})
+    assert response.status_code == 422
+    assert "<form" in response.text and 'class="field-error"' in response.text

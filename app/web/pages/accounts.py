@@ -66,10 +66,11 @@ def signup(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    email: Annotated[str, Form(max_length=254)],
-    password: Annotated[str, Form(max_length=1024)],
-    full_name: Annotated[str, Form(max_length=200)],
-    profession: Annotated[str, Form(max_length=100)],
+    # Empty defaults: a missing field is reported next to the field by RegisterIn, not as a 422.
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    full_name: Annotated[str, Form(max_length=200)] = "",
+    profession: Annotated[str, Form(max_length=100)] = "",
     license_number: Annotated[str, Form(max_length=64)] = "",
     license_state: Annotated[str, Form(max_length=2)] = "",
 ) -> Response:
@@ -275,8 +276,8 @@ def account_profile(
     request: Request,
     session: SessionDep,
     user: WebUser,
-    full_name: Annotated[str, Form(max_length=200)],
-    profession: Annotated[str, Form(max_length=100)],
+    full_name: Annotated[str, Form(max_length=200)] = "",
+    profession: Annotated[str, Form(max_length=100)] = "",
     license_number: Annotated[str, Form(max_length=64)] = "",
     license_state: Annotated[str, Form(max_length=2)] = "",
 ) -> Response:

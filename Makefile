@@ -70,7 +70,7 @@ typecheck: install
 	$(BIN)/mypy
 
 audit: install
-	$(BIN)/pip-audit --strict --requirement requirements.lock --disable-pip --no-deps
+	bash scripts/audit.sh
 
 check: lint test
 

@@ -22,6 +22,7 @@ MATRIX = {
     ("POST", "/api/v1/courses/{slug}/evaluation"): U,
     ("POST", "/api/v1/attempts/{attempt_id}/submission"): U,
     ("POST", "/api/v1/courses/{slug}/certificate"): U,
+    ("GET", "/api/v1/courses/{slug}/analytics"): S,
     ("GET", "/api/v1/me/certificates"): U,
     ("GET", "/api/v1/me/transcript"): U,
     ("GET", "/api/v1/certificates/{code}"): P,
@@ -80,10 +81,39 @@ MATRIX = {
     ("POST", "/account/two-factor/disable"): U,
     ("GET", "/admin"): A,
     ("POST", "/admin/settings"): A,
+    ("GET", "/studio"): S,
+    ("POST", "/studio/courses"): S,
+    ("GET", "/studio/courses/{slug}"): S,
+    ("POST", "/studio/courses/{slug}"): S,
+    ("POST", "/studio/courses/{slug}/modules"): S,
+    ("GET", "/studio/courses/{slug}/modules/{module}"): S,
+    ("POST", "/studio/courses/{slug}/modules/{module}"): S,
+    ("POST", "/studio/courses/{slug}/modules/{module}/move"): S,
+    ("POST", "/studio/courses/{slug}/modules/{module}/remove"): S,
+    ("GET", "/studio/courses/{slug}/modules/{module}/history"): S,
+    ("POST", "/studio/courses/{slug}/preview"): S,
+    ("GET", "/studio/courses/{slug}/quizzes/{module}"): S,
+    ("POST", "/studio/courses/{slug}/quizzes/{module}"): S,
+    ("GET", "/studio/courses/{slug}/quizzes/{module}/questions"): S,
+    ("POST", "/studio/courses/{slug}/quizzes/{module}/questions"): S,
+    ("POST", "/studio/courses/{slug}/quizzes/{module}/questions/remove"): S,
+    ("GET", "/studio/courses/{slug}/source"): S,
+    ("POST", "/studio/courses/{slug}/source"): S,
+    ("POST", "/studio/courses/{slug}/publish"): S,
+    ("POST", "/studio/courses/{slug}/discard"): S,
+    ("GET", "/studio/courses/{slug}/analytics"): S,
+    ("GET", "/studio/courses/{slug}/analytics/learners.csv"): S,
 }
 ALLOWED = {None: {P}, Role.learner: {P, U}, Role.instructor: {P, U, S}, Role.admin: {P, U, S, A}}
-SAMPLE = {"slug": "no-such-course", "module": "no-such-module", "attempt_id": "0" * 36,
-          "code": "KAT-2222-3333", "thumbprint": "nope", "path": "x.png", "token": "nope"}
+SAMPLE = {
+    "slug": "no-such-course",
+    "module": "no-such-module",
+    "attempt_id": "0" * 36,
+    "code": "KAT-2222-3333",
+    "thumbprint": "nope",
+    "path": "x.png",
+    "token": "nope",
+}
 ROLE_DENIED = "this needs one of the roles"
 
 

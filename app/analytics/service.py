@@ -547,11 +547,16 @@ def iter_learners(
         yield _row_out(row, modules_total)
 
 
+def _cell(text: str) -> str:
+    # Spreadsheets run cells starting with these as formulas; a learner chooses their own name.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def learner_csv_row(row: LearnerRowOut) -> list[str]:
     """A learner as CSV cells, in CSV_COLUMNS order."""
     return [
-        row.full_name,
-        row.email,
+        _cell(row.full_name),
+        _cell(row.email),
         row.enrolled_at,
         row.status,
         str(row.progress_percent),

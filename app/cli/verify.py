@@ -25,6 +25,13 @@ def _load_jwks(source: str | None) -> dict[str, Any]:
     return data
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a token is far longer than any file name
+        return False
+
+
 def verify(
     target: str = typer.Argument(..., help="a compact JWS token, or a certificate PDF file"),
     jwks: str | None = typer.Option(
@@ -34,7 +41,7 @@ def verify(
     """Exit 0 when the certificate is valid, 1 (with the reason) when it is not."""
     keys = _load_jwks(jwks)
     path = Path(target)
-    if target.lower().endswith(".pdf") or (len(target) < 4096 and path.is_file()):
+    if _is_file(path):
         result = pdf.check_pdf(path.read_bytes(), keys, now=utcnow())
     else:
         result = signing.verify_token(target.strip(), keys, now=utcnow())

@@ -5,6 +5,7 @@ by hand, so `lms content check` and the studio validate exactly the same thing."
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -85,6 +86,7 @@ def day(value: str) -> date | str:
 @dataclass
 class ModuleText:
     front: dict[str, Any]
+    front_text: str
     body: str
     body_offset: int  # file line of the body's first line, minus one
     is_parsed: bool  # False when the front matter is missing or does not parse
@@ -102,9 +104,9 @@ def split_module(text: str) -> ModuleText:
                     front = None
                 body = "".join(lines[index + 1 :])
                 if isinstance(front, dict):
-                    return ModuleText(front, body, index + 1, True)
-                return ModuleText({}, body, index + 1, False)
-    return ModuleText({}, clean_text(text), 0, False)
+                    return ModuleText(front, front_text, body, index + 1, True)
+                return ModuleText({}, front_text, body, index + 1, False)
+    return ModuleText({}, "", clean_text(text), 0, False)
 
 
 def join_module(front: Mapping[str, Any], body: str) -> str:
@@ -115,39 +117,32 @@ def join_module(front: Mapping[str, Any], body: str) -> str:
 # --- problem locations --------------------------------------------------------------------------
 
 
-def _end_line(node: Node) -> int:
-    # end_mark is exclusive: a block ending at column 0 finished on the line before.
-    end = node.end_mark.line + (0 if node.end_mark.column == 0 else 1)
-    return max(end, node.start_mark.line + 1)
-
-
 def locate(text: str, line: int) -> Loc:
-    """The deepest key path in YAML text whose lines hold `line` (1-based); () if none."""
+    """The deepest key path in YAML text that starts at or before `line` (1-based): the key or
+    item a problem on that line belongs to; () if none."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return ()
-    found: Loc = ()
-
-    def walk(node: Node, loc: Loc) -> None:
-        nonlocal found
+    loc: Loc = ()
+    node: Node | None = root
+    while node is not None:
+        children: list[tuple[str | int, int, Node]] = []
         if isinstance(node, MappingNode):
-            for key_node, value_node in node.value:
-                key = str(key_node.value) if isinstance(key_node, ScalarNode) else "?"
-                if key_node.start_mark.line + 1 <= line <= _end_line(value_node):
-                    found = (*loc, key)
-                    walk(value_node, found)
-                    return
+            children = [
+                (str(k.value) if isinstance(k, ScalarNode) else "?", k.start_mark.line + 1, v)
+                for k, v in node.value
+            ]
         elif isinstance(node, SequenceNode):
-            for index, item in enumerate(node.value):
-                if item.start_mark.line + 1 <= line <= _end_line(item):
-                    found = (*loc, index)
-                    walk(item, found)
-                    return
-
-    if root is not None:
-        walk(root, ())
-    return found
+            children = [(i, item.start_mark.line + 1, item) for i, item in enumerate(node.value)]
+        node = None
+        for key, start, child in children:
+            if start > line:
+                break
+            found, node = key, child
+        if node is not None:
+            loc = (*loc, found)
+    return loc
 
 
 def problem_loc(text: str, line: int, message: str) -> Loc:
@@ -176,8 +171,6 @@ class DiffRow:
 
 def diff_rows(old: str, new: str, context: int = 3) -> list[DiffRow]:
     """A line diff (difflib) as table rows, with unchanged context and gaps between hunks."""
-    import difflib
-
     a, b = old.splitlines(), new.splitlines()
     rows: list[DiffRow] = []
     groups = list(difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(context))

@@ -172,7 +172,7 @@ def save_course(
     draft = studio.get_draft(session, user, slug, now=now)
     studio.save_course(session, draft, form, now=now)
     session.commit()
-    if studio.course_errors(_check(draft, settings), draft).fields:
+    if studio.course_errors(_check(draft, settings), draft).has_errors:
         return _course_page(request, session, settings, draft, 422)
     return _see_other(f"{_base(slug)}?saved=course")
 
@@ -308,7 +308,7 @@ def save_module(
     found = studio.get_module(draft, module)
     studio.save_module(session, draft, found, form, now=now)
     session.commit()
-    if studio.module_errors(_check(draft, settings), draft, found).fields:
+    if studio.module_errors(_check(draft, settings), draft, found).has_errors:
         return _module_page(request, settings, draft, found, 422)
     return _see_other(f"{_base(slug)}/modules/{module}?saved=module")
 
@@ -407,7 +407,7 @@ def save_quiz(
     path = studio.quiz_path(draft, module)
     studio.save_quiz_settings(session, draft, path, form, now=now)
     session.commit()
-    if studio.quiz_errors(_check(draft, settings), draft, path).fields:
+    if studio.quiz_errors(_check(draft, settings), draft, path).has_errors:
         return _quiz_page(request, settings, draft, module, 422)
     return _see_other(f"{_base(slug)}/quizzes/{module}?saved=quiz")
 
@@ -472,7 +472,7 @@ def save_question(
     index = _index(form) if form.get("index", "") != "" else None
     index = studio.save_question(session, draft, path, index, form, now=now)
     session.commit()
-    if studio.quiz_errors(_check(draft, settings), draft, path).questions.get(index):
+    if index in studio.quiz_errors(_check(draft, settings), draft, path).questions_with_errors:
         return _question_page(request, settings, draft, module, index, 422)
     return _see_other(f"{_base(slug)}/quizzes/{module}?saved=question")
 

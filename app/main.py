@@ -88,6 +88,34 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_page(request, 500, detail)
 
 
+def _describe_errors(app: FastAPI) -> None:
+    """The OpenAPI document shows the error shape this app really returns for 422."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        components = schema.get("components", {}).get("schemas", {})
+        if "HTTPValidationError" in components:
+            components["HTTPValidationError"] = {
+                "title": "HTTPValidationError",
+                "type": "object",
+                "required": ["detail"],
+                "properties": {
+                    "detail": {"type": "string", "description": "every problem, in words"},
+                    "errors": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/ValidationError"},
+                    },
+                },
+            }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A configured application; the database must already be migrated."""
     settings = settings or get_settings()
@@ -112,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     static = Path(__file__).parent / "web" / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
     _install_error_handlers(app)
+    _describe_errors(app)
     app.add_middleware(
         SecurityMiddleware,
         csrf_cookie=CSRF_COOKIE,

@@ -20,7 +20,7 @@ _SEPARATORS_RE = re.compile(r"[\s\-\u2010-\u2015\u2212_]+")
 
 
 def new_code(prefix: str = "KAT") -> str:
-    """A fresh random code: ``PREFIX-XXXX-XXXX`` (30**8 ≈ 6.6e11 possibilities per prefix)."""
+    """A fresh random code such as ``KAT-7F3K-9QX2`` (30**8 ≈ 6.6e11 possibilities a prefix)."""
     prefix = prefix.upper()
     if not re.fullmatch(_PREFIX, prefix):
         raise ValueError("a code prefix is 2 to 8 letters A-Z")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from calendar import month_name
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,20 +31,6 @@ CALLOUT_TITLES = {
     "pearl": "Clinical pearl",
     "legal": "Legal and regulatory",
 }
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 _ALLOWED_SCHEMES = {"http", "https", "mailto"}
 _SCHEME_RE = re.compile(r"^([a-z][a-z0-9+.\-]*):")
 # Browsers drop tabs, newlines and leading controls from URLs, so "java\tscript:" is javascript:.
@@ -346,7 +333,7 @@ def _ref_id(key: str) -> str:
 
 
 def _human_date(value: date) -> str:
-    return f"{_MONTHS[value.month - 1]} {value.day}, {value.year}"
+    return f"{month_name[value.month]} {value.day}, {value.year}"
 
 
 # --- markdown-it setup -------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from calendar import month_name
 from dataclasses import dataclass
 
 import bibtexparser
@@ -15,20 +16,6 @@ _NON_ENTRIES = {"comment", "string", "preamble"}
 _ENTRY_START_RE = re.compile(r"@\s*([A-Za-z]+)\s*[{(]\s*([^,\s{}()]*)\s*,?")
 _DOI_PREFIX_RE = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
 _MAX_AUTHORS = 6  # AMA: list all up to 6; above that, the first 3 then "et al"
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 
 
 @dataclass
@@ -290,7 +277,7 @@ def _human_date(value: str) -> str:
     if not match or not 1 <= int(match.group(2)) <= 12:
         return value
     year, month, day = match.groups()
-    return f"{_MONTHS[int(month) - 1]} {int(day)}, {year}"
+    return f"{month_name[int(month)]} {int(day)}, {year}"
 
 
 def _end_with_period(piece: str) -> str:

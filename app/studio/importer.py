@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, func, select
 
 from app.core.errors import Invalid
 from app.courses.markdown import render_markdown
@@ -56,6 +56,12 @@ def module_url(course_slug: str, module_slug: str) -> str:
     return f"/courses/{course_slug}/modules/{module_slug}"
 
 
+def _next_version(session: Session, version: Any, owner: Any, owner_id: int) -> int:
+    """One more than the highest version number under this module or bank."""
+    latest = session.exec(select(func.max(version)).where(owner == owner_id)).one()
+    return int(latest or 0) + 1
+
+
 def _question_dicts(quiz: QuizSpec) -> list[dict[str, Any]]:
     return [
         {
@@ -98,15 +104,10 @@ def _import_quiz(
     ).first()
     created = False
     if existing is None:
-        latest = session.exec(
-            select(QuizVersion.version)
-            .where(QuizVersion.bank_id == bank.id)
-            .order_by(col(QuizVersion.version).desc())
-        ).first()
         assert bank.id is not None  # noqa: S101
         existing = QuizVersion(
             bank_id=bank.id,
-            version=(latest or 0) + 1,
+            version=_next_version(session, QuizVersion.version, QuizVersion.bank_id, bank.id),
             content_hash=digest,
             title=quiz.title,
             pass_mark=quiz.pass_mark,
@@ -241,15 +242,12 @@ def import_course(
             )
         ).first()
         if version is None:
-            latest = session.exec(
-                select(ModuleVersion.version)
-                .where(ModuleVersion.module_id == module.id)
-                .order_by(col(ModuleVersion.version).desc())
-            ).first()
             assert module.id is not None  # noqa: S101
             version = ModuleVersion(
                 module_id=module.id,
-                version=(latest or 0) + 1,
+                version=_next_version(
+                    session, ModuleVersion.version, ModuleVersion.module_id, module.id
+                ),
                 content_hash=digest_m,
                 title=spec_module.title,
                 estimated_minutes=spec_module.estimated_minutes,

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import os
 import secrets
 import unicodedata
 from datetime import datetime, timedelta
@@ -56,18 +57,34 @@ def constant_time_equals(a: str, b: str) -> bool:
 
 
 def load_or_create_secret(path: Path) -> str:
-    """A random secret kept in the data dir, created once with mode 0600."""
+    """A random secret kept in the data dir, created once with mode 0600.
+
+    The file appears only with its content (written to a private temp file, then hard-linked
+    into place), so a process starting at the same moment never reads an empty secret."""
     if path.exists():
-        return path.read_text().strip()
+        return _read_secret(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = path.open("x", encoding="utf-8")
-    except FileExistsError:  # another process created it first
-        return path.read_text().strip()
-    with fd:
-        path.chmod(0o600)
-        fd.write(secret)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secret)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # another process won the race: use its secret
+            return _read_secret(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return secret
+
+
+def _read_secret(path: Path) -> str:
+    secret = path.read_text(encoding="utf-8").strip()
+    if len(secret) < 32:
+        raise RuntimeError(f"{path} holds no usable secret; delete it to make a new one")
     return secret
 
 

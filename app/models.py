@@ -11,7 +11,13 @@ from app.accounts.models import (
 from app.audit.models import AuditEntry
 from app.certificates.models import Certificate
 from app.courses.models import Course, Enrollment, Module, ModuleVersion, ModuleVisit
-from app.quizzes.models import EvaluationResponse, QuizAttempt, QuizBank, QuizVersion
+from app.quizzes.models import (
+    EvaluationResponse,
+    QuizAttempt,
+    QuizBank,
+    QuizItemResponse,  # noqa: F401 (for Alembic)
+    QuizVersion,
+)
 from app.studio.models import StudioDraft, StudioPublish  # noqa: F401 (for Alembic)
 
 __all__ = [

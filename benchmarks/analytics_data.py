@@ -1,5 +1,6 @@
 """Fills a PostgreSQL database with the shipped course, 100,000 learners and 1,000,000
-submitted attempts (plus evaluations and certificates), for benchmarks/analytics_bench.py.
+submitted attempts (with their quiz_item_response rows, plus evaluations and certificates),
+for benchmarks/analytics_bench.py.
 
     bash scripts/pg-test-db.sh lms_test lms_bench
     .venv/bin/python benchmarks/analytics_data.py \
@@ -25,6 +26,7 @@ from app.courses import service as courses
 from app.courses.models import Course
 from app.quizzes import grading
 from app.quizzes.models import QuizBank, QuizVersion
+from app.quizzes.service import _item_responses  # the rows submit_attempt writes
 from app.studio import importer
 from app.studio.parsing import load_content
 
@@ -38,7 +40,7 @@ PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$YmVuY2htYXJr$YmVuY2htYXJrYmVuY2h
 
 
 def _pool(version: QuizVersion, rng: random.Random) -> tuple[list[Any], list[Any]]:
-    """(passing, failing) lists of (snapshot json, answers json, results json, score)."""
+    """(passing, failing) lists of (snapshot json, answers json, results json, score, item rows)."""
     passing: list[Any] = []
     failing: list[Any] = []
     for _ in range(POOL_SNAPSHOTS):
@@ -60,11 +62,22 @@ def _pool(version: QuizVersion, rng: random.Random) -> tuple[list[Any], list[Any
             graded = grading.grade(
                 snapshot, answers, pass_mark=version.pass_mark, reveal=version.reveal
             )
+            items = [
+                (
+                    i["question_id"],
+                    i["chosen"],
+                    i["is_correct"],
+                    i["attempt_score"],
+                    i["item_count"],
+                )
+                for i in _item_responses(version.questions, snapshot, answers, graded)
+            ]
             row = (
                 snap_json,
                 json.dumps(answers),
                 json.dumps([r.__dict__ for r in graded.results]),
                 graded.score,
+                items,
             )
             (passing if graded.passed else failing).append(row)
     return passing, failing
@@ -142,8 +155,12 @@ def main() -> None:
     t = time.perf_counter()
     made = 0
     final_passers: list[tuple[int, datetime]] = []
+    cur.execute("SELECT coalesce(max(id), 0) FROM quiz_attempt")
+    first_attempt = cur.fetchone()[0] + 1
+    # (bank, version, item rows, submitted at) per attempt, for the quiz_item_response COPY.
+    graded: list[tuple[int, int, Any, datetime]] = []
     with cur.copy(
-        "COPY quiz_attempt (public_id, user_id, bank_id, quiz_version_id, number, snapshot,"
+        "COPY quiz_attempt (id, public_id, user_id, bank_id, quiz_version_id, number, snapshot,"
         " pass_mark, reveal, started_at, submitted_at, score, is_passed, answers, results)"
         " FROM STDIN"
     ) as copy:
@@ -159,11 +176,14 @@ def main() -> None:
                 while not passed and number < version.max_attempts and made < args.attempts:
                     number += 1
                     passed = rng.random() < PASS_CHANCE
-                    snap, answers, results, score = rng.choice(passing if passed else failing)
+                    pick = rng.choice(passing if passed else failing)
+                    snap, answers, results, score, items = pick
                     start = clock + timedelta(minutes=rng.randint(5, 600))
                     clock = start + timedelta(seconds=rng.randint(60, 1800))
+                    graded.append((bank.id, version.id, items, clock))
                     copy.write_row(
                         (
+                            first_attempt + made,
                             str(uuid.uuid4()),
                             user_id,
                             bank.id,
@@ -187,7 +207,35 @@ def main() -> None:
                     final_passers.append((user_id, clock))
             if made and made % 200_000 < 12:
                 print(f"  {made:,} attempts, {time.perf_counter() - t:.0f}s", flush=True)
+    cur.execute(
+        "SELECT setval(pg_get_serial_sequence('quiz_attempt', 'id'), max(id)) FROM quiz_attempt"
+    )
     print(f"{made:,} attempts in {time.perf_counter() - t:.1f}s", flush=True)
+
+    t = time.perf_counter()
+    n_items = 0
+    with cur.copy(
+        "COPY quiz_item_response (attempt_id, bank_id, quiz_version_id, question_id, chosen,"
+        " is_correct, attempt_score, item_count, submitted_at) FROM STDIN"
+    ) as copy:
+        for offset, (bank_id, version_id, items, at) in enumerate(graded):
+            for question_id, chosen, is_correct, score, count in items:
+                copy.write_row(
+                    (
+                        first_attempt + offset,
+                        bank_id,
+                        version_id,
+                        question_id,
+                        chosen,
+                        is_correct,
+                        score,
+                        count,
+                        at,
+                    )
+                )
+            n_items += len(items)
+    graded.clear()
+    print(f"{n_items:,} item responses in {time.perf_counter() - t:.1f}s", flush=True)
 
     t = time.perf_counter()
     seen: set[int] = set()
@@ -239,8 +287,8 @@ def main() -> None:
                 )
             )
     raw.commit()
-    cur.execute("ANALYZE")
-    raw.commit()
+    raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+    cur.execute("VACUUM ANALYZE")  # also sets the visibility map, as autovacuum would by now
     raw.close()
     print(f"{len(seen):,} evaluations and certificates in {time.perf_counter() - t:.1f}s")
     print(f"total {time.perf_counter() - started:.1f}s")

@@ -1,8 +1,9 @@
-"""Item analysis over submitted attempts: pure, streaming, Session-free.
+"""Item analysis: statistics from SQL sums, pure and Session-free.
 
-Each attempt adds its graded results once; memory grows with the number of questions,
-never with the number of attempts. Option ids are random per attempt, so options are
-matched across attempts by their text within one quiz version.
+The service aggregates quiz_item_response rows in SQL, one row per (quiz version, question,
+chosen options); this module adds those groups up per question and derives difficulty,
+point-biserial discrimination and option counts. Options are named by their position in the
+quiz version's authored list (option ids are random per attempt).
 """
 
 import math
@@ -83,73 +84,69 @@ def _authored_options(question: Mapping[str, Any]) -> list[OptionCount]:
     ]
 
 
+@dataclass
+class Sums:
+    """SQL sums over a group of item responses; y is the rest score, counted in n only when
+    the attempt has another question to correlate with."""
+
+    responses: int
+    correct: int
+    n: int
+    sum_x: float
+    sum_y: float
+    sum_xy: float
+    sum_yy: float
+
+
 class ItemAnalysis:
-    """Accumulates item statistics per (quiz version, question) over any number of attempts."""
+    """Collects item statistics per (quiz version, question) from grouped SQL sums."""
 
     def __init__(self) -> None:
         self.items: dict[tuple[int, str], ItemAccumulator] = {}
+        self._texts: dict[tuple[int, str], list[str]] = {}  # option text by authored position
 
     def add_version(self, version_id: int, questions: Sequence[Mapping[str, Any]]) -> None:
         """Registers the authored questions, so options nobody picks still appear (and count 0)."""
         for q in questions:
-            item = self._item(version_id, q)
-            for option in _authored_options(q):
+            item = self._item(version_id, str(q["id"]), q)
+            options = _authored_options(q)
+            self._texts[(version_id, item.question_id)] = [o.text for o in options]
+            for option in options:
                 item.options.setdefault(option.text, option)
 
-    def _item(self, version_id: int, q: Mapping[str, Any]) -> ItemAccumulator:
-        key = (version_id, str(q["id"]))
+    def _item(
+        self, version_id: int, question_id: str, q: Mapping[str, Any] | None = None
+    ) -> ItemAccumulator:
+        key = (version_id, question_id)
         item = self.items.get(key)
         if item is None:
+            q = q or {}
             item = ItemAccumulator(
-                question_id=str(q["id"]), prompt=str(q.get("prompt", "")), type=str(q["type"])
+                question_id=question_id,
+                prompt=str(q.get("prompt", "")),
+                type=str(q.get("type", "")),
             )
             self.items[key] = item
         return item
 
-    def add_attempt(
-        self,
-        version_id: int,
-        snapshot: Sequence[Mapping[str, Any]],
-        answers: Mapping[str, Any] | None,
-        results: Sequence[Mapping[str, Any]] | None,
-    ) -> None:
-        """Adds one submitted attempt: its item scores and the options it chose."""
-        answers = answers or {}
-        scores = {str(r["question_id"]): 1 if r.get("correct") else 0 for r in results or []}
-        total, count = sum(scores.values()), len(scores)
-        for q in snapshot:
-            qid = str(q["id"])
-            if qid not in scores:
+    def add_group(self, version_id: int, question_id: str, chosen: str | None, sums: Sums) -> None:
+        """Adds one group of responses that chose the same options (``chosen`` as stored)."""
+        item = self._item(version_id, question_id)
+        item.responses += sums.responses
+        item.correct += sums.correct
+        item.n += sums.n
+        item.sum_x += sums.sum_x
+        item.sum_y += sums.sum_y
+        item.sum_xy += sums.sum_xy
+        item.sum_xx += sums.sum_x  # x is 0 or 1, so x * x == x
+        item.sum_yy += sums.sum_yy
+        texts = self._texts.get((version_id, question_id), [])
+        for position in (chosen or "").split(","):
+            if not position.isdigit():
                 continue
-            item = self._item(version_id, q)
-            x = scores[qid]
-            item.responses += 1
-            item.correct += x
-            if count > 1:
-                # The rest score leaves the item out, so it does not correlate with itself.
-                y = (total - x) / (count - 1)
-                item.n += 1
-                item.sum_x += x
-                item.sum_y += y
-                item.sum_xy += x * y
-                item.sum_xx += x * x
-                item.sum_yy += y * y
-            for text in _chosen_texts(q, answers.get(qid)):
-                option = item.options.get(text)
-                if option is None:
-                    option = item.options[text] = OptionCount(text, False)
-                option.chosen += 1
-
-
-def _chosen_texts(question: Mapping[str, Any], answer: Any) -> list[str]:
-    if answer is None:
-        return []
-    if question.get("type") == "true_false":
-        return [TRUE_LABEL if answer is True else FALSE_LABEL] if isinstance(answer, bool) else []
-    if question.get("type") not in ("single", "multiple"):
-        return []
-    ids = [answer] if isinstance(answer, str) else answer
-    if not isinstance(ids, list):
-        return []
-    texts = {str(o["id"]): str(o.get("text", "")).strip() for o in question.get("options", [])}
-    return [texts[i] for i in ids if isinstance(i, str) and i in texts]
+            index = int(position)
+            text = texts[index] if index < len(texts) else f"option {index + 1}"
+            option = item.options.get(text)
+            if option is None:
+                option = item.options[text] = OptionCount(text, False)
+            option.chosen += sums.responses

@@ -1,7 +1,8 @@
 """Course analytics for instructors and admins: read-only reports, aggregated in SQL.
 
-Only the item analysis and the evaluation read JSON, and they stream plain columns
-(``yield_per``), never ORM objects, so memory stays flat however many attempts there are.
+Item analysis aggregates the narrow quiz_item_response table (written at grading) and only
+reads the quiz versions' JSON; the evaluation streams plain columns (``yield_per``), never ORM
+objects, so memory stays flat however many attempts there are.
 """
 
 import statistics
@@ -10,13 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, distinct, literal, or_
+from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, distinct, literal, or_
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, func, select
 
 from app.accounts.models import Role, User
 from app.analytics.errors import CourseNotFoundForStaff, UnknownLearnerStatus
 from app.analytics.items import ItemAnalysis
+from app.analytics.items import Sums as ItemSums
 from app.analytics.schemas import (
     CourseReportOut,
     EvaluationStatsOut,
@@ -34,7 +36,13 @@ from app.core.clock import as_utc
 from app.core.errors import Forbidden
 from app.courses import service as courses
 from app.courses.models import Course, Enrollment
-from app.quizzes.models import EvaluationResponse, QuizAttempt, QuizBank, QuizVersion
+from app.quizzes.models import (
+    EvaluationResponse,
+    QuizAttempt,
+    QuizBank,
+    QuizItemResponse,
+    QuizVersion,
+)
 
 FINAL = "final"
 STREAM_BATCH = 2000
@@ -282,21 +290,8 @@ def item_analysis(session: Session, course: Course, banks: Sequence[Any]) -> lis
         assert version_id is not None  # noqa: S101
         version_info[version_id] = (bank_id, number)
         analysis.add_version(version_id, questions)
-    attempts = session.exec(
-        select(
-            QuizAttempt.quiz_version_id,
-            QuizAttempt.snapshot,
-            QuizAttempt.answers,
-            QuizAttempt.results,
-        )
-        .where(
-            col(QuizAttempt.bank_id).in_(list(bank_keys)),
-            col(QuizAttempt.submitted_at).is_not(None),
-        )
-        .execution_options(yield_per=STREAM_BATCH)
-    )
-    for version_id, snapshot, answers, results in attempts:
-        analysis.add_attempt(version_id, snapshot, answers, results)
+    for version_id, question_id, chosen, sums in _item_sums(session, list(bank_keys)):
+        analysis.add_group(version_id, question_id, chosen, sums)
     bank_order = {b.id: i for i, b in enumerate(banks)}
     out = []
     for (version_id, question_id), item in analysis.items.items():
@@ -334,6 +329,51 @@ def item_analysis(session: Session, course: Course, banks: Sequence[Any]) -> lis
         )
     out.sort(key=lambda t: (t[0], t[1]))
     return [t[2] for t in out]
+
+
+def _item_sums(
+    session: Session, bank_ids: Sequence[int]
+) -> Iterator[tuple[int, str, str | None, ItemSums]]:
+    """One SQL pass over quiz_item_response: per (version, question, options chosen), the
+    count, the number right and the sums for Pearson's r of item score x (0/1) with the rest
+    score y, the share of the attempt's *other* questions answered correctly."""
+    r = QuizItemResponse
+    x = case((col(r.is_correct).is_(True), 1.0), else_=0.0)
+    has_rest = col(r.item_count) > 1
+    # attempt_score is rounded to 4 places; rounding its points to a whole number keeps y exact.
+    points = func.round(cast(col(r.attempt_score) * col(r.item_count), Float))
+    y = case((has_rest, (points - x) / cast(col(r.item_count) - 1, Float)))
+    rows = session.execute(
+        sql_select(
+            col(r.quiz_version_id),
+            col(r.question_id),
+            col(r.chosen),
+            func.count(),
+            func.sum(x),
+            func.sum(case((has_rest, 1), else_=0)),
+            func.sum(case((has_rest, x))),
+            func.sum(y),
+            func.sum(x * y),
+            func.sum(y * y),
+        )
+        .where(col(r.bank_id).in_(bank_ids))
+        .group_by(col(r.quiz_version_id), col(r.question_id), col(r.chosen))
+    )
+    for version_id, question_id, chosen, count, correct, n, sx, sy, sxy, syy in rows:
+        yield (
+            int(version_id),
+            str(question_id),
+            chosen,
+            ItemSums(
+                responses=int(count),
+                correct=round(float(correct or 0)),
+                n=int(n or 0),
+                sum_x=float(sx or 0),
+                sum_y=float(sy or 0),
+                sum_xy=float(sxy or 0),
+                sum_yy=float(syy or 0),
+            ),
+        )
 
 
 # --- evaluation --------------------------------------------------------------------------------

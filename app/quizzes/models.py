@@ -4,7 +4,7 @@ and course evaluation responses."""
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime
@@ -70,6 +70,31 @@ class QuizAttempt(SQLModel, table=True):
     is_passed: bool | None = None
     answers: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     results: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class QuizItemResponse(SQLModel, table=True):
+    """One graded question of a submitted attempt, written with the grade, so item analysis
+    aggregates narrow indexed columns in SQL instead of decoding every attempt's JSON.
+
+    ``chosen`` names options by their position in the quiz version's authored list (option ids
+    are random per attempt), sorted and comma-joined ("0", "1,3"); true/false stores "0" for
+    true and "1" for false; null when unanswered or numeric. ``attempt_score`` is the
+    attempt's score as graded (0-1) and ``item_count`` its number of questions, so the rest
+    score of an item is (attempt_score * item_count - is_correct) / (item_count - 1)."""
+
+    __tablename__ = "quiz_item_response"
+    __table_args__ = (Index("ix_quiz_item_response_bank_question", "bank_id", "question_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_id: int = Field(foreign_key="quiz_attempt.id", index=True, ondelete="CASCADE")
+    bank_id: int = Field(foreign_key="quiz_bank.id", ondelete="CASCADE")
+    quiz_version_id: int = Field(foreign_key="quiz_version.id", ondelete="CASCADE")
+    question_id: str = Field(max_length=100)
+    chosen: str | None = Field(default=None, max_length=100)
+    is_correct: bool
+    attempt_score: float
+    item_count: int
+    submitted_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class EvaluationResponse(SQLModel, table=True):

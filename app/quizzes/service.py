@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -25,7 +25,13 @@ from app.quizzes.errors import (
     EvaluationAlreadySubmitted,
     QuizLocked,
 )
-from app.quizzes.models import EvaluationResponse, QuizAttempt, QuizBank, QuizVersion
+from app.quizzes.models import (
+    EvaluationResponse,
+    QuizAttempt,
+    QuizBank,
+    QuizItemResponse,
+    QuizVersion,
+)
 
 FINAL = "final"
 GRACE_SECONDS = 30  # network latency allowance on the time limit
@@ -186,6 +192,46 @@ def get_attempt(session: Session, user: User, attempt_id: str) -> QuizAttempt:
     return attempt
 
 
+def _item_responses(
+    authored: list[dict[str, Any]],
+    snapshot: list[dict[str, Any]],
+    answers: dict[str, Any],
+    graded: grading.Grade,
+) -> list[dict[str, Any]]:
+    """quiz_item_response values (without attempt, bank, version, time) for a graded attempt;
+    ``chosen`` encodes options as positions in the authored question (see QuizItemResponse)."""
+    positions: dict[str, dict[str, int]] = {}
+    for q in authored:
+        by_text: dict[str, int] = {}
+        for i, o in enumerate(q.get("options", [])):
+            by_text.setdefault(str(o.get("text", "")).strip(), i)
+        positions[str(q["id"])] = by_text
+    correct = {r.question_id: r.correct for r in graded.results}
+    rows = []
+    for q in snapshot:
+        qid = str(q["id"])
+        answer = answers.get(qid)
+        chosen: str | None = None
+        if q["type"] == "true_false" and isinstance(answer, bool):
+            chosen = "0" if answer else "1"
+        elif q["type"] in ("single", "multiple") and answer is not None:
+            ids = {answer} if isinstance(answer, str) else set(answer)
+            texts = {o["id"]: str(o.get("text", "")).strip() for o in q["options"]}
+            by_text = positions.get(qid, {})
+            picked = sorted({by_text[texts[i]] for i in ids if i in texts and texts[i] in by_text})
+            chosen = ",".join(map(str, picked)) or None
+        rows.append(
+            {
+                "question_id": qid,
+                "chosen": chosen,
+                "is_correct": bool(correct.get(qid)),
+                "attempt_score": graded.score,
+                "item_count": len(snapshot),
+            }
+        )
+    return rows
+
+
 def submit_attempt(
     session: Session, user: User, attempt_id: str, answers: dict[str, Any], *, now: datetime
 ) -> grading.Grade:
@@ -223,6 +269,25 @@ def submit_attempt(
     )
     if claimed == 0:
         raise AlreadySubmitted("this attempt was already submitted")
+    version = session.get(QuizVersion, attempt.quiz_version_id)
+    items = [
+        {
+            **row,
+            "attempt_id": attempt.id,
+            "bank_id": attempt.bank_id,
+            "quiz_version_id": attempt.quiz_version_id,
+            "submitted_at": now,
+        }
+        for row in _item_responses(
+            version.questions if version else [],
+            attempt.snapshot,
+            {} if graded.timed_out else answers,
+            graded,
+        )
+    ]
+    if items:
+        # One narrow row per question, in this transaction, so item analysis never reads JSON.
+        session.execute(insert(QuizItemResponse), items)
     session.refresh(attempt)
     audit.record(
         session,

@@ -12,8 +12,10 @@ from sqlmodel import select
 from app.analytics import service as analytics
 from app.analytics.items import ItemAccumulator, OptionCount, pearson
 from app.core.clock import utcnow
-from app.quizzes.models import QuizAttempt, QuizBank, QuizVersion
-from tests.content_helpers import import_tree
+from app.courses import service as courses
+from app.quizzes import service as quizzes
+from app.quizzes.models import QuizAttempt, QuizBank, QuizItemResponse, QuizVersion
+from tests.content_helpers import answer_key, correct_answers, import_tree
 from tests.factories import make_user
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "content"
@@ -99,24 +101,25 @@ def course_with_attempts(session):
             if answer is not None:
                 answers[q["id"]] = answer
         results = [{"question_id": q, "correct": bool(s)} for q, s in scores.items()]
-        session.add(
-            QuizAttempt(
-                public_id=str(uuid.uuid4()),
-                user_id=user.id,
-                bank_id=bank.id,
-                quiz_version_id=version.id,
-                number=1,
-                snapshot=snapshot,
-                pass_mark=0.5,
-                reveal="never",
-                started_at=now,
-                submitted_at=now + timedelta(minutes=1),
-                score=sum(bool(s) for s in scores.values()) / len(scores),
-                is_passed=True,
-                answers=answers,
-                results=results,
-            )
+        attempt = QuizAttempt(
+            public_id=str(uuid.uuid4()),
+            user_id=user.id,
+            bank_id=bank.id,
+            quiz_version_id=version.id,
+            number=1,
+            snapshot=snapshot,
+            pass_mark=0.5,
+            reveal="never",
+            started_at=now,
+            submitted_at=now + timedelta(minutes=1),
+            score=sum(bool(s) for s in scores.values()) / len(scores),
+            is_passed=True,
+            answers=answers,
+            results=results,
         )
+        session.add(attempt)
+        session.flush()
+        _add_item_rows(session, attempt, scores)
     # An attempt still open: it must not count.
     session.add(
         QuizAttempt(
@@ -133,6 +136,36 @@ def course_with_attempts(session):
     )
     session.commit()
     return course, version
+
+
+def _chosen(question, answer):
+    """The stored encoding: positions in the authored question, true/false as "0"/"1"."""
+    if answer is None:
+        return None
+    if question["type"] == "true_false":
+        return "0" if answer else "1"
+    texts = {o["id"]: o["text"] for o in question["options"]}
+    authored = next(q for q in QUESTIONS if q["id"] == question["id"])["options"]
+    positions = [i for i, o in enumerate(authored) if o["text"] in {texts[a] for a in answer}]
+    return ",".join(map(str, positions))
+
+
+def _add_item_rows(session, attempt, scores):
+    """What quizzes.submit_attempt writes at grading, for an attempt made by hand."""
+    for q in attempt.snapshot:
+        session.add(
+            QuizItemResponse(
+                attempt_id=attempt.id,
+                bank_id=attempt.bank_id,
+                quiz_version_id=attempt.quiz_version_id,
+                question_id=q["id"],
+                chosen=_chosen(q, attempt.answers.get(q["id"])),
+                is_correct=bool(scores[q["id"]]),
+                attempt_score=round(attempt.score, 4),
+                item_count=len(attempt.snapshot),
+                submitted_at=attempt.submitted_at,
+            )
+        )
 
 
 def _by_hand(question_id):
@@ -210,3 +243,50 @@ def test_flags_for_too_easy_too_hard_and_low_discrimination():
 
 def test_correlation_is_undefined_when_everyone_scores_alike():
     assert pearson(3, 3, 1.5, 1.5, 3, 0.75) is None  # every item right: no variance
+
+
+def test_submission_writes_one_item_row_per_question_in_the_same_transaction(session):
+    course = import_tree(session, DEMO)[0]
+    learner = make_user(session)
+    courses.enroll(session, learner, course, now=utcnow())
+    started = quizzes.start_attempt(session, learner, course, "intro", now=utcnow())
+    attempt = started.attempt
+    key = answer_key(DEMO, course.slug, "intro")
+    answers = correct_answers(attempt.snapshot, key)
+    answers["intro-terms"] = False  # one wrong, so the rows carry a partial score
+    graded = quizzes.submit_attempt(session, learner, attempt.public_id, answers, now=utcnow())
+
+    rows = {
+        r.question_id: r
+        for r in session.exec(
+            select(QuizItemResponse).where(QuizItemResponse.attempt_id == attempt.id)
+        )
+    }
+    assert set(rows) == {q["id"] for q in attempt.snapshot}
+    assert {r.attempt_score for r in rows.values()} == {graded.score}
+    assert {r.item_count for r in rows.values()} == {len(attempt.snapshot)}
+    assert {r.quiz_version_id for r in rows.values()} == {attempt.quiz_version_id}
+    mechanism, terms = rows["intro-mechanism"], rows["intro-terms"]
+    # Authored order, not the attempt's shuffled order: NMDA is the first authored option.
+    assert (mechanism.chosen, mechanism.is_correct) == ("0", True)
+    assert (terms.chosen, terms.is_correct) == ("1", False)  # "1" is False
+
+    items = {i.question_id: i for i in analytics.course_report(session, course).items}
+    options = {o.text: o.chosen for o in items["intro-mechanism"].options}
+    assert options == {"NMDA glutamate receptor": 1, "mu-opioid receptor": 0}
+    assert {o.text: o.chosen for o in items["intro-terms"].options} == {"True": 0, "False": 1}
+
+
+def test_a_timed_out_submission_records_no_chosen_options(session):
+    course = import_tree(session, DEMO)[0]
+    learner = make_user(session)
+    courses.enroll(session, learner, course, now=utcnow())
+    attempt = quizzes.start_attempt(session, learner, course, "intro", now=utcnow()).attempt
+    attempt.deadline_at = utcnow() - timedelta(hours=1)
+    session.flush()
+    answers = correct_answers(attempt.snapshot, answer_key(DEMO, course.slug, "intro"))
+    assert quizzes.submit_attempt(session, learner, attempt.public_id, answers, now=utcnow())
+    rows = session.exec(
+        select(QuizItemResponse).where(QuizItemResponse.attempt_id == attempt.id)
+    ).all()
+    assert rows and all(r.chosen is None and not r.is_correct for r in rows)

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.core.db import make_engine, sqlite_url, upgrade_to_head
-from app.core.deps import get_session
+from app.core.deps import get_read_session, get_session
 from app.core.settings import Settings
 from app.main import create_app
 
@@ -68,6 +68,7 @@ def app(settings: Settings, session: Session):  # type: ignore[no-untyped-def]
             session.rollback()
 
     application.dependency_overrides[get_session] = _session
+    application.dependency_overrides[get_read_session] = _session
     yield application
     application.state.engine.dispose()
 

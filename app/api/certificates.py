@@ -14,7 +14,7 @@ from app.certificates.schemas import (
     VerifyOut,
 )
 from app.core.clock import utcnow
-from app.core.deps import ApiUser, SessionDep, SettingsDep
+from app.core.deps import ApiUser, ReadSessionDep, SessionDep, SettingsDep
 from app.courses import service as courses
 
 router = APIRouter(tags=["certificates"])
@@ -71,13 +71,13 @@ def certificate_status(code: str, session: SessionDep) -> CertificateOut:
 
 
 @router.post("/verify")
-def verify(body: VerifyIn, session: SessionDep, settings: SettingsDep) -> VerifyOut:
+def verify(body: VerifyIn, session: ReadSessionDep, settings: SettingsDep) -> VerifyOut:
     """Public: checks a token's signature with the published keys, then its current status."""
     return certificates.verify_token(session, body.token, now=utcnow(), settings=settings)
 
 
 @router.post("/verify/batch")
-def verify_batch(body: BatchIn, session: SessionDep, settings: SettingsDep) -> BatchOut:
+def verify_batch(body: BatchIn, session: ReadSessionDep, settings: SettingsDep) -> BatchOut:
     """Public: up to 100 codes or tokens, answered in the same order."""
     results = certificates.verify_items(session, body.items, now=utcnow(), settings=settings)
     return BatchOut(results=[BatchItemOut(item=item, **out.model_dump()) for item, out in results])

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -14,6 +15,7 @@ from app.core.clock import as_utc
 from app.core.errors import Conflict
 
 GENESIS = "0" * 64
+AUDIT_LOCK_KEY = 727_001  # any constant shared by every app process
 
 
 def entry_hash(
@@ -49,7 +51,11 @@ def record(
     actor_id: int | None,
     now: datetime,
 ) -> AuditEntry:
-    """Appends one entry in the caller's transaction; retries when another writer won the race."""
+    """Appends one entry in the caller's transaction. Appends queue on PostgreSQL behind an
+    advisory lock held to the end of the transaction (SQLite writers are serialised already);
+    the unique prev_hash still guards the chain if anything else races."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
     for _ in range(20):
         prev = _last_hash(session)
         entry = AuditEntry(

@@ -101,3 +101,49 @@ def test_parallel_starts_never_exceed_the_attempt_limit(live, engine):
         user = session.exec(select(User).where(User.email == "racer@example.org")).one()
         count = len(session.exec(select(QuizAttempt).where(QuizAttempt.user_id == user.id)).all())
     assert count == 3
+
+
+def test_parallel_submissions_of_different_learners_all_count_and_the_audit_chain_holds(
+    live, engine
+):
+    """Many audited writes at once: appends to the hash chain queue, none fails or forks it."""
+    from app.audit import service as audit
+
+    url, _ = live
+    key = answer_key(DEMO, "demo-course", "intro")
+    emails = [f"racer{i}@example.org" for i in range(PARALLEL)]
+    with Session(engine, expire_on_commit=False) as session:
+        for email in emails:
+            make_user(session, email=email)
+        session.commit()
+    try:
+        prepared = []
+        for email in emails:
+            with httpx.Client(base_url=url, timeout=30) as c:
+                token = c.post(
+                    "/api/v1/auth/token", data={"username": email, "password": PASSWORD}
+                ).json()["access_token"]
+                headers = {"Authorization": f"Bearer {token}"}
+                c.post("/api/v1/courses/demo-course/enrollment", headers=headers)
+                attempt = c.post(
+                    "/api/v1/courses/demo-course/modules/intro/attempts", headers=headers
+                ).json()
+            prepared.append((headers, attempt))
+
+        def submit(item):
+            headers, attempt = item
+            with httpx.Client(base_url=url, headers=headers, timeout=60) as c:
+                return c.post(
+                    f"/api/v1/attempts/{attempt['attempt_id']}/submission",
+                    json={"answers": correct_answers(attempt["questions"], key)},
+                ).status_code
+
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            codes = list(pool.map(submit, prepared))
+        assert codes == [200] * PARALLEL
+        with Session(engine) as session:
+            assert audit.verify_chain(session).ok
+    finally:
+        with Session(engine) as session:
+            session.exec(delete(User).where(col(User.email).in_(emails)))
+            session.commit()

@@ -193,6 +193,11 @@ PAGES: list[tuple[str, str, Callable[[World], str], int]] = [
     ("verify-result", "anonymous", lambda w: f"/verify/{w.certificate}", 200),
     ("admin", "admin", lambda w: "/admin", 200),
     ("admin-certificates", "admin", lambda w: "/admin/certificates", 200),
+    ("studio", "admin", lambda w: "/studio", 200),
+    ("studio-course", "admin", lambda w: f"/studio/courses/{DEMO}", 200),
+    ("studio-module-editor", "admin", lambda w: f"/studio/courses/{DEMO}/modules/intro", 200),
+    ("studio-quiz-editor", "admin", lambda w: f"/studio/courses/{DEMO}/quizzes/intro", 200),
+    ("analytics", "admin", lambda w: f"/studio/courses/{DEMO}/analytics", 200),
 ]
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from app.accounts.models import Role
 from tests.content_helpers import ROOT, answer_key
 from tests.e2e.helpers import (
     DEMO,
@@ -38,7 +39,7 @@ def _take_quiz(page: Any, bank: str, *, right: bool, title: str = "Module quiz")
     expect(page.get_by_role("status")).to_contain_text("100%" if right else "Your score: 0%")
 
 
-def test_learner_signs_up_completes_the_course_and_submits_the_evaluation(page, live):
+def test_learner_signs_up_completes_the_course_and_submits_the_evaluation(page, live, new_context):
     email = new_email("signup")
 
     page.goto("/signup")
@@ -110,6 +111,34 @@ def test_learner_signs_up_completes_the_course_and_submits_the_evaluation(page, 
     checklist = page.locator(".checklist")
     expect(checklist).to_contain_text("✓ Submit the course evaluation")
     expect(checklist).not_to_contain_text("○")
+
+    # The certificate: claim it, download the PDF, verify the file and the public page.
+    page.get_by_role("button", name="Claim your certificate").click()
+    expect_heading(page, "Certificate of completion")
+    code = page.url.rstrip("/").rsplit("/", 1)[-1]
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download PDF").click()
+    pdf_path = download.value.path()
+    with open(pdf_path, "rb") as handle:
+        assert handle.read(4) == b"%PDF"
+    page.goto("/verify")
+    page.get_by_label("Or the certificate PDF").set_input_files(pdf_path)
+    page.get_by_role("button", name="Verify").click()
+    expect(page.locator(".status")).to_contain_text("Valid")
+    page.goto(f"/verify/{code}")
+    expect(page.locator(".status")).to_contain_text("Valid")
+
+    # An admin revokes it; the public verify page changes.
+    admin = create_account(live.engine, "flow-admin", Role.admin)
+    admin_page = new_context().new_page()
+    sign_in(admin_page, admin.email)
+    admin_page.goto("/admin/certificates")
+    admin_page.get_by_label(f"Reason for revoking {code}").fill("Issued in error (test)")
+    admin_page.get_by_role("row", name=code).get_by_role("button", name="Revoke").click()
+    expect(admin_page.locator(".status")).to_contain_text("Revoked")
+    page.goto(f"/verify/{code}")
+    expect(page.locator(".status")).to_contain_text("Revoked")
+    expect(page.locator(".status")).to_contain_text("Issued in error (test)")
 
 
 def test_quiz_works_with_javascript_disabled(new_context, live):

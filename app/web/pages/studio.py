@@ -1,5 +1,7 @@
 """Studio pages: instructors author their courses (admins: all) in the browser."""
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -31,10 +33,22 @@ def _assets(settings: Settings, slug: str) -> Path:
     return settings.content_dir / "courses" / slug
 
 
+_CHECKS: dict[tuple[str, str, str], studio.DraftCheck] = {}
+
+
 def _check(draft: StudioDraft, settings: Settings) -> studio.DraftCheck:
-    return studio.check_draft(
-        draft, today=utcnow().date(), assets=_assets(settings, draft.course_slug)
-    )
+    """Validates the draft once per content: a save that fails re-renders its page, and both
+    need the same check (it writes the files to a temp folder and runs load_content)."""
+    today = utcnow().date()
+    digest = hashlib.sha256(json.dumps(draft.files, sort_keys=True).encode()).hexdigest()
+    key = (draft.course_slug, digest, today.isoformat())
+    if key not in _CHECKS:
+        if len(_CHECKS) > 32:
+            _CHECKS.clear()
+        _CHECKS[key] = studio.check_draft(
+            draft, today=today, assets=_assets(settings, draft.course_slug)
+        )
+    return _CHECKS[key]
 
 
 def _index(form: dict[str, str], name: str = "index") -> int:

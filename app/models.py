@@ -11,6 +11,7 @@ from app.accounts.models import (
 from app.audit.models import AuditEntry
 from app.certificates.models import Certificate
 from app.courses.models import Course, Enrollment, Module, ModuleVersion, ModuleVisit
+from app.licences.models import Licence
 from app.quizzes.models import (
     EvaluationResponse,
     QuizAttempt,
@@ -26,6 +27,7 @@ __all__ = [
     "Course",
     "Enrollment",
     "EvaluationResponse",
+    "Licence",
     "LoginFailure",
     "Module",
     "ModuleVersion",

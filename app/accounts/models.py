@@ -37,6 +37,8 @@ class User(SQLModel, table=True):
     totp_last_step: int | None = Field(default=None)
     is_active: bool = Field(default=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # Set when the learner deleted the account: contact details are gone, records anonymised.
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class WebSession(SQLModel, table=True):

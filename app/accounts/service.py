@@ -37,6 +37,7 @@ from app.core.security import (
     verify_password,
 )
 from app.core.settings import Settings
+from app.licences import service as licences
 
 MFA_REQUIRED_FOR_STAFF = "mfa_required_for_staff"
 RECOVERY_CODE_COUNT = 10
@@ -106,6 +107,14 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    licences.seed_from_profile(
+        session,
+        user,
+        profession=data.profession,
+        state=data.license_state,
+        number=data.license_number,
+        now=now,
+    )
     return user
 
 

@@ -42,3 +42,11 @@ class Certificate(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revocation_reason: str = Field(default="", max_length=500)
     superseded_by_id: int | None = Field(default=None)
+    # The licence chosen at claim (its details are copied above, so they survive its removal),
+    # the profession key approvals matched on, and the approvals that applied, as issued.
+    licence_id: int | None = Field(default=None, foreign_key="licence.id", ondelete="SET NULL")
+    profession_key: str = Field(default="", max_length=40)
+    approvals: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
+    expiry_reminder_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

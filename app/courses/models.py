@@ -53,6 +53,11 @@ class Course(SQLModel, table=True):
     legal_review: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    # How the CE hours were set; accreditation approvals (app.certificates.accreditation).
+    credit_basis: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    approvals: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     # Exact source files, so `lms content export` round-trips byte for byte.
     course_yaml_source: str = Field(sa_column=Column(Text, nullable=False))
     bibliography_source: str = Field(default="", sa_column=Column(Text, nullable=False))

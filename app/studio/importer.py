@@ -144,6 +144,8 @@ def _apply_course_fields(course: Course, spec: CourseSpec, closing_html: str) ->
     ]
     course.provider_name = spec.provider_name
     course.accreditation_statement = spec.accreditation_statement
+    course.credit_basis = spec.credit_basis
+    course.approvals = [approval.to_json() for approval in spec.approvals]
     course.pass_mark_statement = spec.pass_mark_statement
     course.release_date = spec.release_date
     course.last_review_date = spec.last_review_date

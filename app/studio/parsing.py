@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
@@ -19,7 +19,15 @@ import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from app.certificates.accreditation import (
+    Approval,
+    Body,
+    CEBroker,
+    CourseFacts,
+    course_rule_failures,
+)
 from app.courses.markdown import Rendered, course_asset_path, render_markdown
+from app.licences.professions import PROFESSIONS
 from app.studio.bibliography import BibEntry, parse_bibtex
 
 Severity = Literal["error", "warning"]
@@ -155,6 +163,8 @@ class CourseSpec:
     bibliography_source: str
     course_yaml_source: str
     path: str  # "courses/<slug>"
+    credit_basis: str = ""
+    approvals: list[Approval] = field(default_factory=list)
 
 
 @dataclass
@@ -287,6 +297,46 @@ class _EvaluationModel(_Model):
     required: bool
 
 
+def _profession(value: str) -> str:
+    if value not in PROFESSIONS:
+        raise ValueError(f"unknown profession '{value}'; use one of: {', '.join(PROFESSIONS)}")
+    return value
+
+
+def _us_state(value: str) -> str:
+    if not re.fullmatch(r"[A-Z]{2}", value):
+        raise ValueError("use a two-letter upper-case state code, e.g. FL")
+    return value
+
+
+ProfessionKey = Annotated[str, AfterValidator(_profession)]
+StateCode = Annotated[str, AfterValidator(_us_state)]
+
+
+class _CEBrokerModel(_Model):
+    provider_tracking_number: Text
+    course_tracking_number: str = ""
+    profession_codes: Annotated[dict[ProfessionKey, Text], Field(min_length=1)]
+    subject_code: str = ""
+    hours: Annotated[float, Field(gt=0)] | None = None
+
+
+class _ApprovalModel(_Model):
+    id: Slug
+    body: Body
+    body_name: str = ""
+    number: Text
+    statement: Text
+    credit_type: Text
+    credit_amount: Annotated[float, Field(gt=0)]
+    professions: Annotated[list[ProfessionKey], Field(min_length=1)]
+    states: list[StateCode] = Field(default_factory=list)
+    valid_from: Day
+    valid_until: Day
+    min_pass_mark: Annotated[float, Field(gt=0, le=1)] | None = None
+    cebroker: _CEBrokerModel | None = None
+
+
 class _CourseModel(_Model):
     slug: Slug
     title: Text
@@ -308,6 +358,8 @@ class _CourseModel(_Model):
     final_exam: Text
     closing: Text | None = None
     evaluation: Annotated[list[_EvaluationModel], Field(min_length=1)]
+    credit_basis: str = ""
+    approvals: list[_ApprovalModel] = Field(default_factory=list)
 
 
 class _ModuleFrontModel(_Model):
@@ -518,6 +570,35 @@ def _add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable: day 28 exists in every month")
 
 
+def _approval(model: _ApprovalModel) -> Approval:
+    broker = model.cebroker
+    return Approval(
+        id=model.id,
+        body=model.body,
+        body_name=model.body_name.strip(),
+        number=model.number,
+        statement=model.statement.strip(),
+        credit_type=model.credit_type,
+        credit_amount=model.credit_amount,
+        professions=tuple(model.professions),
+        states=tuple(model.states),
+        valid_from=model.valid_from,
+        valid_until=model.valid_until,
+        min_pass_mark=model.min_pass_mark,
+        cebroker=(
+            CEBroker(
+                provider_tracking_number=broker.provider_tracking_number,
+                course_tracking_number=broker.course_tracking_number,
+                profession_codes=dict(broker.profession_codes),
+                subject_code=broker.subject_code,
+                hours=broker.hours,
+            )
+            if broker
+            else None
+        ),
+    )
+
+
 def _expected_slug(file: str, page: _Page | None) -> str | None:
     if page is not None:
         return page.slug
@@ -583,6 +664,7 @@ class _CourseLoader:
         modules = self._module_specs(model, parsed, pages)
         quizzes, final_exam = self._load_quizzes(model, parsed, pages)
         self._seat_time(model, parsed, modules, quizzes, final_exam)
+        self._check_approvals(model, parsed, final_exam)
 
         if not self.complete or final_exam is None or len(modules) != len(model.modules):
             return None
@@ -618,6 +700,8 @@ class _CourseLoader:
             bibliography_source=bib_source,
             course_yaml_source=source,
             path=self.rel_dir,
+            credit_basis=model.credit_basis.strip(),
+            approvals=[_approval(a) for a in model.approvals],
         )
 
     # course.yaml
@@ -656,6 +740,61 @@ class _CourseLoader:
                 )
             else:
                 seen[question.id] = line
+
+    def _check_approvals(
+        self, model: _CourseModel, parsed: _Yaml, final_exam: QuizSpec | None
+    ) -> None:
+        """Each approval's own consistency, and the accreditation rules the course must meet."""
+        facts = CourseFacts(
+            final_pass_mark=final_exam.pass_mark if final_exam else 1.0,
+            delivery_format=model.delivery_format,
+            instructional_level=model.instructional_level,
+            credit_basis=model.credit_basis,
+            ce_hours=model.ce_hours,
+            has_evaluation=bool(model.evaluation),
+        )
+        seen: dict[str, int] = {}
+        for index, item in enumerate(model.approvals):
+            line = parsed.line(["approvals", index, "id"])
+            if item.id in seen:
+                self.error(
+                    self.yaml_path,
+                    line,
+                    f"duplicate approval id '{item.id}' (first at line {seen[item.id]})",
+                )
+            seen.setdefault(item.id, line)
+            if item.valid_until < item.valid_from:
+                self.error(
+                    self.yaml_path,
+                    parsed.line(["approvals", index, "valid_until"]),
+                    f"approval '{item.id}': valid_until is before valid_from",
+                )
+            elif item.valid_until < self.today:
+                self.warn(
+                    self.yaml_path,
+                    parsed.line(["approvals", index, "valid_until"]),
+                    f"approval '{item.id}' lapsed on {item.valid_until.isoformat()}: "
+                    "certificates no longer print it",
+                )
+            if item.body == "State board" and not item.body_name.strip():
+                self.error(
+                    self.yaml_path,
+                    parsed.line(["approvals", index, "body"]),
+                    f"approval '{item.id}': name the state board in body_name",
+                )
+            if item.cebroker is not None:
+                for profession in item.cebroker.profession_codes:
+                    if profession not in item.professions:
+                        self.error(
+                            self.yaml_path,
+                            parsed.line(["approvals", index, "cebroker", "profession_codes"]),
+                            f"approval '{item.id}': CE Broker code for '{profession}', "
+                            "which the approval does not cover",
+                        )
+            if final_exam is None:
+                continue
+            for reason in course_rule_failures(_approval(item), facts):
+                self.error(self.yaml_path, line, f"accreditation rule: {reason}")
 
     # bibliography
 

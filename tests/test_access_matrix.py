@@ -132,8 +132,10 @@ def _call(client, method, path, headers, csrf):
     if method == "GET":
         return client.get(url, headers=headers, follow_redirects=False)
     if path.startswith("/api/"):
-        return client.post(url, headers=headers, json={}, follow_redirects=False)
-    return client.post(url, headers=headers, data={"csrf_token": csrf}, follow_redirects=False)
+        return client.request(method, url, headers=headers, json={}, follow_redirects=False)
+    return client.request(
+        method, url, headers=headers, data={"csrf_token": csrf}, follow_redirects=False
+    )
 
 
 def _denied_as_anonymous(response, path) -> bool:

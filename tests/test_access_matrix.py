@@ -12,6 +12,10 @@ MATRIX = {
     ("POST", "/api/v1/auth/register"): P,
     ("POST", "/api/v1/auth/token"): P,
     ("GET", "/api/v1/me"): U,
+    ("GET", "/api/v1/me/licences"): U,
+    ("POST", "/api/v1/me/licences"): U,
+    ("PUT", "/api/v1/me/licences/{licence_id}"): U,
+    ("DELETE", "/api/v1/me/licences/{licence_id}"): U,
     ("GET", "/api/v1/courses"): U,
     ("GET", "/api/v1/courses/{slug}"): U,
     ("POST", "/api/v1/courses/{slug}/enrollment"): U,
@@ -79,6 +83,11 @@ MATRIX = {
     ("POST", "/account/two-factor"): U,
     ("POST", "/account/two-factor/recovery-codes"): U,
     ("POST", "/account/two-factor/disable"): U,
+    ("GET", "/account/licences"): U,
+    ("POST", "/account/licences"): U,
+    ("GET", "/account/licences/{licence_id}/edit"): U,
+    ("POST", "/account/licences/{licence_id}"): U,
+    ("POST", "/account/licences/{licence_id}/remove"): U,
     ("GET", "/admin"): A,
     ("POST", "/admin/settings"): A,
     ("GET", "/studio"): S,
@@ -113,6 +122,7 @@ SAMPLE = {
     "thumbprint": "nope",
     "path": "x.png",
     "token": "nope",
+    "licence_id": "0",
 }
 ROLE_DENIED = "this needs one of the roles"
 

@@ -2,11 +2,22 @@
 
 from fastapi import APIRouter
 
-from app.api import admin, analytics, attempts, auth, certificates, courses, health, me, wellknown
+from app.api import (
+    admin,
+    analytics,
+    attempts,
+    auth,
+    certificates,
+    courses,
+    health,
+    licences,
+    me,
+    wellknown,
+)
 
 router = APIRouter()
 v1 = APIRouter(prefix="/api/v1")
-for module in (auth, me, courses, attempts, certificates, admin, analytics):
+for module in (auth, me, licences, courses, attempts, certificates, admin, analytics):
     v1.include_router(module.router)
 router.include_router(v1)
 router.include_router(health.router)

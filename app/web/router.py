@@ -3,8 +3,16 @@
 from fastapi import APIRouter, Depends
 
 from app.web.csrf import csrf_protect
-from app.web.pages import accounts, admin, analytics, certificates, learning, studio
+from app.web.pages import (
+    accounts,
+    admin,
+    analytics,
+    certificates,
+    learning,
+    licences,
+    studio,
+)
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], tags=["pages"])
-for module in (learning, certificates, accounts, admin, analytics, studio):
+for module in (learning, certificates, accounts, licences, admin, analytics, studio):
     router.include_router(module.router)

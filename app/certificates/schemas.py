@@ -2,7 +2,24 @@
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ClaimIn(BaseModel):
+    """Optional body of a claim: the licence the certificate is for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    licence_id: int | None = None
+
+
+class RenewalOut(BaseModel):
+    certificate: str | None  # the current certificate's code; null: nothing to renew
+    expires_at: str | None = None
+    opens_at: str | None = None
+    is_open: bool = False
+    final_passed: bool = False
+    ready: bool = False
 
 
 class IssuedOut(BaseModel):

@@ -4,7 +4,7 @@ reissue, transcripts, the signed status list. Every issue/revoke/reissue is audi
 import hashlib
 from calendar import monthrange
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,13 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Role, User
 from app.audit import service as audit
 from app.certificates import codes, pdf, signing, status_list
+from app.certificates.accreditation import (
+    Approval,
+    CourseFacts,
+    applicable,
+    approvals_of,
+    learner_rule_failures,
+)
 from app.certificates.errors import (
     AlreadyRevoked,
     CertificateNotFound,
@@ -29,6 +36,9 @@ from app.core.errors import Conflict
 from app.core.settings import Settings
 from app.courses import service as courses
 from app.courses.models import Course
+from app.licences import service as licences
+from app.licences.models import Licence
+from app.licences.professions import key_for, label
 from app.quizzes import service as quizzes
 
 VALID, REVOKED, EXPIRED, SUPERSEDED, INVALID = (
@@ -139,10 +149,20 @@ def _sign(
     cert.kid = f"{settings.public_base_url}/keys/{key.thumbprint}"
 
 
-def _credit_basis(session: Session, user: User, course: Course) -> dict[str, Any]:
+def _credit_basis(
+    session: Session,
+    user: User,
+    course: Course,
+    *,
+    final_score: float | None,
+    approvals: list[Approval],
+) -> dict[str, Any]:
+    """What the credit rests on, kept with the certificate for accreditors' audits."""
     modules = courses.active_modules(session, course)
     return {
         "content_version": course.version,
+        "course_credit_basis": course.credit_basis,
+        "ce_hours": course.ce_hours,
         "modules": [
             {
                 "slug": m.slug,
@@ -154,12 +174,87 @@ def _credit_basis(session: Session, user: User, course: Course) -> dict[str, Any
         ],
         "seconds_on_modules": courses.time_on_modules(session, user, course),
         "passed_attempts": quizzes.passed_attempts(session, user, course),
+        "final_score": final_score,
+        "approvals": [a.id for a in approvals],
     }
+
+
+def course_facts(session: Session, course: Course) -> CourseFacts:
+    _, final_version = quizzes.get_bank(session, course, quizzes.FINAL)
+    return CourseFacts(
+        final_pass_mark=final_version.pass_mark,
+        delivery_format=course.delivery_format,
+        instructional_level=course.instructional_level,
+        credit_basis=course.credit_basis,
+        ce_hours=course.ce_hours,
+        has_evaluation=bool(course.evaluation),
+    )
+
+
+@dataclass
+class Credit:
+    """Who the certificate is for and under which approvals, checked against their rules."""
+
+    licence: Licence | None
+    profession: str  # as printed
+    profession_key: str
+    state: str
+    number: str
+    approvals: list[Approval]
+    final_score: float | None
+
+
+def _credit(
+    session: Session,
+    user: User,
+    course: Course,
+    licence: Licence | None,
+    *,
+    completion: datetime,
+    since: datetime | None = None,
+) -> Credit:
+    """Raises RequirementsUnmet when an approval that applies to this learner is not met."""
+    if licence is not None:
+        profession, key = label(licence.profession), licence.profession
+        state, number = licence.state, licence.number
+    else:
+        profession, key = user.profession, key_for(user.profession)
+        state, number = user.license_state, user.license_number
+    approvals = applicable(approvals_of(course.approvals), key, state, completion.date())
+    score = quizzes.best_final_score(session, user, course, since=since)
+    failures = learner_rule_failures(
+        approvals,
+        course_facts(session, course) if approvals else _NO_FACTS,
+        final_score=score,
+        evaluation_submitted=quizzes.has_evaluation(session, user, course),
+    )
+    if failures:
+        raise RequirementsUnmet(
+            "the certificate cannot be issued under the course's accreditation rules",
+            missing=failures,
+        )
+    return Credit(licence, profession, key, state, number, approvals, score)
+
+
+_NO_FACTS = CourseFacts(1.0, "-", "-", "-", 0.0, True)  # unused: no approval applies
+
+
+def approval_lines(approvals: list[dict[str, Any]]) -> list[str]:
+    """The statements a certificate prints: each approval's exact text and the credit it gives."""
+    lines = []
+    for raw in approvals:
+        approval = Approval.from_json(raw)
+        lines.append(
+            f"{approval.statement} ({approval.display_body} {approval.number}: "
+            f"{approval.credit_amount:g} {approval.credit_type})"
+        )
+    return lines
 
 
 def _new_row(
     user: User,
     course: Course,
+    credit: Credit,
     *,
     generation: int,
     completion: datetime,
@@ -173,9 +268,12 @@ def _new_row(
         course_id=course.id,
         generation=generation,
         learner_name=user.full_name,
-        profession=user.profession,
-        license_state=user.license_state,
-        license_number=user.license_number,
+        profession=credit.profession,
+        profession_key=credit.profession_key,
+        license_state=credit.state,
+        license_number=credit.number,
+        licence_id=credit.licence.id if credit.licence else None,
+        approvals=[a.to_json() for a in credit.approvals],
         course_title=course.title,
         content_version=str(course.version),
         ce_hours=course.ce_hours,
@@ -212,20 +310,30 @@ def _insert(session: Session, row: Certificate) -> bool:
 
 
 def issue_certificate(
-    session: Session, user: User, course: Course, *, now: datetime, settings: Settings
+    session: Session,
+    user: User,
+    course: Course,
+    *,
+    now: datetime,
+    settings: Settings,
+    licence_id: int | None = None,
 ) -> tuple[Certificate, bool]:
     """The learner's certificate, issued once: (certificate, created). Raises RequirementsUnmet
-    listing what is missing."""
+    listing what is missing, including accreditation rules not met under the approvals that
+    apply to the chosen licence (LicenceChoiceNeeded when several licences could apply)."""
     existing = find_active(session, user, course)
     if existing is not None:
         return existing, False
     missing = missing_requirements(session, user, course)
     if missing:
         raise RequirementsUnmet("the certificate needs every requirement met", missing=missing)
+    licence = licences.choose_for_claim(session, user, licence_id, today=now.date())
     completion = quizzes.completed_at(session, user, course) or now
+    credit = _credit(session, user, course, licence, completion=completion)
     row = _new_row(
         user,
         course,
+        credit,
         generation=1,
         completion=completion,
         now=now,
@@ -235,24 +343,133 @@ def issue_certificate(
         found = find_active(session, user, course)
         assert found is not None  # noqa: S101
         return found, False
-    row.credit_basis = _credit_basis(session, user, course)
+    _finish(session, row, user, course, credit, settings, now=now, event="certificate.issue")
+    return row, True
+
+
+def _finish(
+    session: Session,
+    row: Certificate,
+    user: User,
+    course: Course,
+    credit: Credit,
+    settings: Settings,
+    *,
+    now: datetime,
+    event: str,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    row.credit_basis = _credit_basis(
+        session, user, course, final_score=credit.final_score, approvals=credit.approvals
+    )
     _sign(session, row, user.uuid, course, settings)
     session.add(row)
     session.flush()
     audit.record(
         session,
-        "certificate.issue",
+        event,
         row.code,
         {
             "user_id": user.id,
             "course": course.slug,
             "version": row.content_version,
+            "approvals": [a.id for a in credit.approvals],
             "token_sha256": signing_digest(row.token),
+            **(extra or {}),
         },
         actor_id=user.id,
         now=now,
     )
-    return row, True
+
+
+@dataclass
+class Renewal:
+    """Where a learner stands in renewing a certificate before (or after) it expires."""
+
+    certificate: Certificate
+    expires_at: datetime
+    opens_at: datetime  # renewal opens this many days before expiry (the reminder window)
+    is_open: bool
+    final_passed: bool  # a passing final exam submitted since renewal opened
+
+    @property
+    def ready(self) -> bool:
+        return self.is_open and self.final_passed
+
+
+def renewal_status(
+    session: Session, user: User, course: Course, *, now: datetime, settings: Settings
+) -> Renewal | None:
+    """None when the learner has no current certificate that expires."""
+    cert = find_active(session, user, course)
+    if cert is None or cert.expires_at is None or cert.revoked_at is not None:
+        return None
+    expires = as_utc(cert.expires_at)
+    opens = expires - timedelta(days=settings.expiry_reminder_days)
+    return Renewal(
+        certificate=cert,
+        expires_at=expires,
+        opens_at=opens,
+        is_open=now >= opens,
+        final_passed=quizzes.best_final_score(session, user, course, since=opens) is not None,
+    )
+
+
+def renew_certificate(
+    session: Session,
+    user: User,
+    course: Course,
+    *,
+    now: datetime,
+    settings: Settings,
+    licence_id: int | None = None,
+) -> Certificate:
+    """A renewed certificate after the learner passed the current final exam again inside the
+    renewal window (which opens `expiry_reminder_days` before expiry); it supersedes the old
+    one and starts a new validity period."""
+    status = renewal_status(session, user, course, now=now, settings=settings)
+    if status is None:
+        raise RequirementsUnmet(
+            "there is no current certificate to renew; claim one instead",
+            missing=["a current certificate of this course"],
+        )
+    if not status.ready:
+        missing = []
+        if not status.is_open:
+            missing.append(f"renewal opens on {status.opens_at.date().isoformat()}")
+        if not status.final_passed:
+            missing.append("pass the final exam again (its current version)")
+        raise RequirementsUnmet("the certificate cannot be renewed yet", missing=missing)
+    old = status.certificate
+    licence = licences.choose_for_claim(session, user, licence_id, today=now.date())
+    completion = quizzes.completed_at(session, user, course) or now
+    credit = _credit(session, user, course, licence, completion=completion, since=status.opens_at)
+    row = _new_row(
+        user,
+        course,
+        credit,
+        generation=old.generation + 1,
+        completion=completion,
+        now=now,
+        prefix=settings.certificate_code_prefix,
+    )
+    if not _insert(session, row):
+        raise Conflict("this certificate was renewed already")
+    _finish(
+        session,
+        row,
+        user,
+        course,
+        credit,
+        settings,
+        now=now,
+        event="certificate.renew",
+        extra={"renews": old.code},
+    )
+    old.superseded_by_id = row.id
+    session.add(old)
+    session.flush()
+    return row
 
 
 def signing_digest(token: str) -> str:
@@ -450,9 +667,20 @@ def reissue(
     course = session.get(Course, old.course_id)
     if user is None or course is None:
         raise Conflict("the learner's account no longer exists")
+    # Same credit as before (licence and approvals as claimed); the learner's current name.
+    credit = Credit(
+        licence=session.get(Licence, old.licence_id) if old.licence_id else None,
+        profession=old.profession,
+        profession_key=old.profession_key,
+        state=old.license_state,
+        number=old.license_number,
+        approvals=approvals_of(old.approvals),
+        final_score=old.credit_basis.get("final_score"),
+    )
     row = _new_row(
         user,
         course,
+        credit,
         generation=old.generation + 1,
         completion=datetime.combine(old.completion_date, datetime.min.time(), tzinfo=now.tzinfo),
         now=now,
@@ -534,9 +762,11 @@ def status_list_token(session: Session, *, now: datetime, settings: Settings) ->
 
 
 def certificate_view(cert: Certificate, course: Course | None) -> pdf.CertificateView:
-    statements = (
-        [course.accreditation_statement] if course and course.accreditation_statement else []
-    )
+    # The approvals that applied to this learner's licence when the credit was earned; without
+    # any, the provider's general statement.
+    statements = approval_lines(cert.approvals)
+    if not statements and course and course.accreditation_statement:
+        statements = [course.accreditation_statement]
     return pdf.CertificateView(
         learner_name=cert.learner_name,
         profession=cert.profession,

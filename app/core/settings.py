@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = 5
     login_max_failures_per_address: int = 30
     max_request_bytes: int = Field(default=2 * 1024 * 1024)
+    # Certificates: the expiry reminder goes out, and renewal opens, this many days before expiry.
+    expiry_reminder_days: int = Field(default=30, ge=1)
 
     @property
     def sqlalchemy_url(self) -> str:

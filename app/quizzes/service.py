@@ -386,6 +386,25 @@ def completed_at(session: Session, user: User, course: Course) -> datetime | Non
     return max(moments) if moments else None
 
 
+def best_final_score(
+    session: Session, user: User, course: Course, *, since: datetime | None = None
+) -> float | None:
+    """The best score of the learner's passing final-exam attempts (submitted after `since`)."""
+    query = (
+        select(func.max(QuizAttempt.score))
+        .join(QuizBank, col(QuizBank.id) == QuizAttempt.bank_id)
+        .where(
+            QuizBank.course_id == course.id,
+            QuizBank.key == FINAL,
+            QuizAttempt.user_id == user.id,
+            col(QuizAttempt.is_passed).is_(True),
+        )
+    )
+    if since is not None:
+        query = query.where(col(QuizAttempt.submitted_at) > since)
+    return session.exec(query).one()
+
+
 def passed_attempts(session: Session, user: User, course: Course) -> list[dict[str, Any]]:
     """The first passing attempt of each bank: the credit basis accreditors ask for."""
     rows = session.exec(

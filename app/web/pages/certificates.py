@@ -9,12 +9,14 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.certificates import service as certificates
-from app.certificates.errors import UnreadableDocument
+from app.certificates.errors import RequirementsUnmet, UnreadableDocument
 from app.certificates.models import Certificate
 from app.core.clock import utcnow
 from app.core.deps import OptionalWebUser, SessionDep, SettingsDep, WebAdmin, WebUser
 from app.core.errors import DomainError, NotFound
 from app.courses import service as courses
+from app.licences.errors import LicenceChoiceNeeded, LicenceNotFound
+from app.web.pages.learning import render_course_page
 from app.web.templating import render
 
 router = APIRouter()
@@ -28,12 +30,76 @@ def _own(session: SessionDep, user: WebUser, code: str) -> Certificate:
     return cert
 
 
-@router.post("/courses/{slug}/certificate")
-def claim(session: SessionDep, settings: SettingsDep, user: WebUser, slug: str) -> Response:
+def _licence_id(raw: str) -> int | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise LicenceNotFound("choose one of your licences")
+    return int(raw)
+
+
+def _claim(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: WebUser,
+    slug: str,
+    licence_id: str,
+    *,
+    renew: bool,
+) -> Response:
     course = courses.get_course(session, slug, viewer=user)
-    cert, _ = certificates.issue_certificate(session, user, course, now=utcnow(), settings=settings)
+    now = utcnow()
+    try:
+        chosen = _licence_id(licence_id)
+        if renew:
+            cert = certificates.renew_certificate(
+                session, user, course, now=now, settings=settings, licence_id=chosen
+            )
+        else:
+            cert, _ = certificates.issue_certificate(
+                session, user, course, now=now, settings=settings, licence_id=chosen
+            )
+    except (RequirementsUnmet, LicenceChoiceNeeded, LicenceNotFound) as exc:
+        session.rollback()
+        problems = [str(p) for p in exc.extra.get("missing", [])]
+        return render_course_page(
+            request,
+            session,
+            settings,
+            user,
+            course,
+            exc.status_code,
+            claim_error=exc.detail,
+            claim_problems=problems,
+        )
     session.commit()
     return RedirectResponse(f"/certificates/{cert.code}", status_code=303)
+
+
+@router.post("/courses/{slug}/certificate")
+def claim(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: WebUser,
+    slug: str,
+    licence_id: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    return _claim(request, session, settings, user, slug, licence_id, renew=False)
+
+
+@router.post("/courses/{slug}/certificate/renewal")
+def renew(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: WebUser,
+    slug: str,
+    licence_id: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    return _claim(request, session, settings, user, slug, licence_id, renew=True)
 
 
 @router.get("/certificates/{code}.pdf")

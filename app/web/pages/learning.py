@@ -5,12 +5,20 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.accounts.models import User
+from app.certificates import service as certificates
 from app.core.clock import utcnow
 from app.core.deps import OptionalWebUser, SessionDep, SettingsDep, WebUser
 from app.core.errors import DomainError, NotFound
+from app.core.settings import Settings
 from app.courses import service as courses
+from app.courses.models import Course
+from app.licences import professions
+from app.licences import service as licences
+from app.licences.models import Licence
 from app.quizzes import grading
 from app.quizzes import service as quizzes
 from app.quizzes.errors import AlreadySubmitted
@@ -36,18 +44,53 @@ def dashboard(request: Request, session: SessionDep, user: WebUser) -> Response:
 
 @router.get("/courses/{slug}", response_class=HTMLResponse)
 def course_page(
-    request: Request, session: SessionDep, user: OptionalWebUser, slug: str
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: OptionalWebUser,
+    slug: str,
 ) -> Response:
     course = courses.get_course(session, slug, viewer=user)
+    return render_course_page(request, session, settings, user, course)
+
+
+def render_course_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    user: User | None,
+    course: Course,
+    status: int = 200,
+    *,
+    claim_error: str = "",
+    claim_problems: list[str] | None = None,
+) -> Response:
+    """The course page; also re-shown by a refused certificate claim, with the reasons."""
+    now = utcnow()
     progress = courses.progress(session, user, course)
-    due = courses.due_legal_reviews(course, today=utcnow()) if courses.is_staff(user) else []
+    due = courses.due_legal_reviews(course, today=now) if courses.is_staff(user) else []
+    current: list[Licence] = []
+    renewal = None
+    if user is not None and progress.enrollment is not None:
+        current = [
+            lic
+            for lic in licences.licences_of(session, user)
+            if lic.expires_on is None or lic.expires_on >= now.date()
+        ]
+        renewal = certificates.renewal_status(session, user, course, now=now, settings=settings)
     return render(
         request,
         "learning/course.html",
+        status,
         course=course,
         progress=progress,
         due_reviews=due,
         is_staff=courses.is_staff(user),
+        licences=current,
+        renewal=renewal,
+        profession_label=professions.label,
+        claim_error=claim_error,
+        claim_problems=claim_problems or [],
     )
 
 

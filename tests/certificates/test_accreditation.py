@@ -152,7 +152,7 @@ def _pdf_text(session, cert) -> str:
 
 
 def test_statements_follow_the_learners_profession_and_a_lapsed_approval_no_longer_prints(
-    session, settings, tmp_path
+    client, session, settings, tmp_path
 ):
     root = write_tree(tmp_path / "c", approvals=APA + LAPSED_ASWB)
     course = import_tree(session, root)[0]
@@ -172,6 +172,10 @@ def test_statements_follow_the_learners_profession_and_a_lapsed_approval_no_long
         "continuing education for psychologists. (APA APA-0000: 0.15 CE credits)"
     ]
     assert "American Psychological Association" in _pdf_text(session, cert)
+    session.commit()
+    web_login(client, psychologist.email)
+    printable = client.get(f"/certificates/{cert.code}").text
+    assert "(APA APA-0000: 0.15 CE credits)" in printable
 
     lapsed, _ = certificates.issue_certificate(
         session, social_worker, course, now=utcnow(), settings=settings

@@ -15,6 +15,7 @@ from app.core.clock import utcnow
 from app.core.deps import OptionalWebUser, SessionDep, SettingsDep, WebAdmin, WebUser
 from app.core.errors import DomainError, NotFound
 from app.courses import service as courses
+from app.courses.models import Course
 from app.licences.errors import LicenceChoiceNeeded, LicenceNotFound
 from app.web.pages.learning import render_course_page
 from app.web.templating import render
@@ -128,7 +129,8 @@ def certificate_json(session: SessionDep, user: WebUser, code: str) -> Response:
 def certificate_page(request: Request, session: SessionDep, user: WebUser, code: str) -> Response:
     cert = _own(session, user, code)
     record = certificates.public_record(session, cert, now=utcnow())
-    return render(request, "certificates/certificate.html", cert=cert, record=record)
+    view = certificates.certificate_view(cert, session.get(Course, cert.course_id))
+    return render(request, "certificates/certificate.html", cert=cert, record=record, view=view)
 
 
 @router.get("/transcript", response_class=HTMLResponse)

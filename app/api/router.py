@@ -12,12 +12,13 @@ from app.api import (
     health,
     licences,
     me,
+    records,
     wellknown,
 )
 
 router = APIRouter()
 v1 = APIRouter(prefix="/api/v1")
-for module in (auth, me, licences, courses, attempts, certificates, admin, analytics):
+for module in (auth, me, licences, records, courses, attempts, certificates, admin, analytics):
     v1.include_router(module.router)
 router.include_router(v1)
 router.include_router(health.router)

@@ -2,7 +2,7 @@
 
 import typer
 
-from app.cli import audit, content, keys, users
+from app.cli import audit, content, keys, records, users
 from app.cli.verify import verify
 from app.core.db import make_engine, upgrade_to_head
 from app.core.settings import get_settings
@@ -14,6 +14,8 @@ app.add_typer(users.app, name="users")
 app.add_typer(content.app, name="content")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
+app.add_typer(records.reminders_app, name="reminders")
+app.add_typer(records.records_app, name="records")
 app.command("verify")(verify)
 
 

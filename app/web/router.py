@@ -10,9 +10,10 @@ from app.web.pages import (
     certificates,
     learning,
     licences,
+    records,
     studio,
 )
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], tags=["pages"])
-for module in (learning, certificates, accounts, licences, admin, analytics, studio):
+for module in (learning, certificates, accounts, licences, records, admin, analytics, studio):
     router.include_router(module.router)

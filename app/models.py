@@ -19,6 +19,7 @@ from app.quizzes.models import (
     QuizItemResponse,  # noqa: F401 (for Alembic)
     QuizVersion,
 )
+from app.reporting.models import CEBrokerExport, CEBrokerReport  # noqa: F401 (for Alembic)
 from app.studio.models import StudioDraft, StudioPublish  # noqa: F401 (for Alembic)
 
 __all__ = [

@@ -13,6 +13,7 @@ from app.api import (
     licences,
     me,
     records,
+    reporting,
     wellknown,
 )
 
@@ -20,6 +21,7 @@ router = APIRouter()
 v1 = APIRouter(prefix="/api/v1")
 for module in (auth, me, licences, records, courses, attempts, certificates, admin, analytics):
     v1.include_router(module.router)
+v1.include_router(reporting.router)
 router.include_router(v1)
 router.include_router(health.router)
 router.include_router(wellknown.router)

@@ -11,9 +11,11 @@ from app.web.pages import (
     learning,
     licences,
     records,
+    reporting,
     studio,
 )
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], tags=["pages"])
 for module in (learning, certificates, accounts, licences, records, admin, analytics, studio):
     router.include_router(module.router)
+router.include_router(reporting.router)

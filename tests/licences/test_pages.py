@@ -90,6 +90,22 @@ def test_errors_are_shown_next_to_each_field_and_input_is_kept(client, session):
     for field in ("profession", "state", "number"):
         assert f'id="{field}-error"' in bad.text
         assert re.search(rf'id="{field}"[^>]*aria-invalid="true"', bad.text)
+    assert "enter the licence number" in bad.text
+    empty = client.post(
+        PAGE,
+        data={
+            "profession": "",
+            "state": "",
+            "number": "RN-1",
+            "expires_on": "31/12/2028",
+            "csrf_token": token,
+        },
+    )
+    assert empty.status_code == 422
+    assert "choose the profession this licence is for" in empty.text
+    assert "choose the state or territory" in empty.text
+    assert 'id="expires_on-error"' in empty.text and "such as 2028-12-31" in empty.text
+    assert 'value="RN-1"' in empty.text
     duplicate = client.post(
         PAGE,
         data={

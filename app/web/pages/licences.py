@@ -29,12 +29,26 @@ def _parse(form: dict[str, str]) -> LicenceIn:
     return LicenceIn.model_validate({**form, "expires_on": form["expires_on"].strip() or None})
 
 
-def _field_errors(exc: ValidationError) -> dict[str, str]:
+# What to say about an empty field, instead of the schema's technical wording.
+MISSING = {
+    "profession": "choose the profession this licence is for",
+    "state": "choose the state or territory that issued the licence",
+    "number": "enter the licence number",
+}
+
+
+def _field_errors(exc: ValidationError, form: dict[str, str]) -> dict[str, str]:
     """Every problem, each next to its field (the first one per field)."""
     errors: dict[str, str] = {}
     for err in exc.errors():
         field = str(err["loc"][0]) if err.get("loc") else "number"
-        errors.setdefault(field, str(err["msg"]).removeprefix("Value error, "))
+        if field in MISSING and not form.get(field, "").strip():
+            message = MISSING[field]
+        elif field == "expires_on":
+            message = "enter a date such as 2028-12-31, or leave it empty"
+        else:
+            message = str(err["msg"]).removeprefix("Value error, ")
+        errors.setdefault(field, message)
     return errors
 
 
@@ -86,7 +100,7 @@ def add_licence(
     try:
         licences.add_licence(session, user, _parse(form), now=utcnow())
     except ValidationError as exc:
-        return _list_page(request, session, user, 422, form=form, errors=_field_errors(exc))
+        return _list_page(request, session, user, 422, form=form, errors=_field_errors(exc, form))
     except DomainError as exc:
         errors = {str(exc.extra.get("field", "number")): exc.detail}
         return _list_page(request, session, user, exc.status_code, form=form, errors=errors)
@@ -127,7 +141,7 @@ def update_licence(
     try:
         licences.update_licence(session, user, licence_id, _parse(form))
     except ValidationError as exc:
-        status, errors = 422, _field_errors(exc)
+        status, errors = 422, _field_errors(exc, form)
     except DomainError as exc:
         status, errors = exc.status_code, {str(exc.extra.get("field", "number")): exc.detail}
     else:

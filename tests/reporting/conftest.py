@@ -1,0 +1,23 @@
+import pytest
+
+from app.accounts.models import Role
+from tests.factories import api_token, bearer, make_user, web_login
+
+
+@pytest.fixture
+def admin(session):
+    user = make_user(session, role=Role.admin, full_name="Ada Admin")
+    session.commit()
+    return user
+
+
+@pytest.fixture
+def admin_headers(client, admin):
+    return bearer(api_token(client, admin.email))
+
+
+@pytest.fixture
+def admin_browser(client, admin):
+    """The client signed in as the admin (cookies), for page tests."""
+    web_login(client, admin.email)
+    return client

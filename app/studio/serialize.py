@@ -18,7 +18,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 Loc = tuple[str | int, ...]
 
 _INT_RE = re.compile(r"[+-]?\d+")
-_MISSING_RE = re.compile(r"missing required key '([^']+)'")
+_MISSING_RE = re.compile(r"missing required key '([^']+)'(?: in (\S+))?")
+_DOTTED_PART_RE = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 
 
 class _Dumper(yaml.SafeDumper):
@@ -147,15 +148,21 @@ def locate(text: str, line: int) -> Loc:
 
 def problem_loc(text: str, line: int, message: str) -> Loc:
     """Where a problem reported at `line` belongs; a missing key belongs to that key."""
-    loc = locate(text, line)
     missing = _MISSING_RE.search(message)
     if missing:
-        key = missing.group(1)
-        if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
-            return ("questions", loc[1], key)
-        if " in " not in message:
-            return (key,)
-    return loc
+        # The message names the parent ("... in approvals[0].cebroker"): more exact than the
+        # line, which is the parent's first key.
+        return (*undotted(missing.group(2) or ""), missing.group(1))
+    return locate(text, line)
+
+
+def undotted(text: str) -> Loc:
+    """The key path of the check's dotted notation: "approvals[0].cebroker" ->
+    ("approvals", 0, "cebroker")."""
+    return tuple(
+        int(m.group(1)) if m.group(1) is not None else m.group(2)
+        for m in _DOTTED_PART_RE.finditer(text)
+    )
 
 
 # --- diffs --------------------------------------------------------------------------------------

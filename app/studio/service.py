@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Role, User
 from app.audit import service as audit
+from app.certificates.accreditation import BODIES
 from app.core.errors import Conflict, Invalid, NotFound
 from app.courses.markdown import Rendered, render_markdown
 from app.courses.models import Course, Module, ModuleVersion
+from app.licences.professions import PROFESSIONS
 from app.quizzes.models import QuizBank, QuizVersion
 from app.studio import importer
 from app.studio.bibliography import parse_bibtex
@@ -29,6 +31,7 @@ from app.studio.models import StudioDraft, StudioPublish
 from app.studio.parsing import CourseSpec, Problem, load_content
 from app.studio.serialize import (
     DiffRow,
+    Loc,
     clean_text,
     day,
     diff_rows,
@@ -60,7 +63,33 @@ COURSE_FIELDS = (
     "certificate_validity_months",
     "status",
     "pass_mark_statement",
+    "credit_basis",
 )
+EVALUATION_FIELDS = ("id", "type", "prompt", "required")
+EVALUATION_TYPES = ("likert", "text")
+APPROVAL_FIELDS = (
+    "id",
+    "body",
+    "body_name",
+    "number",
+    "statement",
+    "credit_type",
+    "credit_amount",
+    "professions",
+    "states",
+    "valid_from",
+    "valid_until",
+    "min_pass_mark",
+)
+CEBROKER_FIELDS = (
+    "provider_tracking_number",
+    "course_tracking_number",
+    "profession_codes",
+    "subject_code",
+    "hours",
+)
+CLOSING_FILE = "closing.md"
+PAGE_FIELDS = ("title", "body")
 MODULE_FIELDS = ("title", "estimated_minutes", "objectives", "body")
 QUIZ_FIELDS = (
     "title",
@@ -294,6 +323,27 @@ def check_draft(draft: StudioDraft, *, today: date, assets: Path | None = None) 
 
 
 @dataclass
+class ItemErrors:
+    """Problems of the items of one list in a file (quiz questions, evaluation questions,
+    approvals, modules' prerequisites), by item, then by form field; `ITEM` for the item as a
+    whole."""
+
+    by_item: dict[Any, dict[str, list[str]]] = field(default_factory=dict)
+    with_errors: set[Any] = field(default_factory=set)  # items with errors, not only warnings
+
+    def add(self, item: Any, name: str, problem: Problem, message: str | None = None) -> None:
+        self.by_item.setdefault(item, {}).setdefault(name, []).append(_shown(problem, message))
+        if problem.severity == "error":
+            self.with_errors.add(item)
+
+    def get(self, item: Any) -> dict[str, list[str]]:
+        return self.by_item.get(item, {})
+
+
+ITEM = "item"
+
+
+@dataclass
 class FieldErrors:
     """Problems of one file, by form field where one fits; the rest in `other`."""
 
@@ -302,6 +352,11 @@ class FieldErrors:
     other: list[Problem] = field(default_factory=list)
     has_errors: bool = False  # in `fields`; warnings are shown too, but do not count
     questions_with_errors: set[int] = field(default_factory=set)
+    # course.yaml's lists, edited by their own forms: a problem there is not one of `fields`.
+    evaluation: ItemErrors = field(default_factory=ItemErrors)  # by index
+    approvals: ItemErrors = field(default_factory=ItemErrors)  # by index
+    prerequisites: ItemErrors = field(default_factory=ItemErrors)  # by module slug
+    sections: dict[str, list[str]] = field(default_factory=dict)  # "evaluation", "approvals"...
 
     def add(self, name: str, problem: Problem, message: str | None = None) -> None:
         self.fields.setdefault(name, []).append(_shown(problem, message))
@@ -313,6 +368,9 @@ class FieldErrors:
         if problem.severity == "error":
             self.questions_with_errors.add(index)
 
+    def add_section(self, name: str, problem: Problem) -> None:
+        self.sections.setdefault(name, []).append(_shown(problem))
+
 
 def _shown(problem: Problem, message: str | None = None) -> str:
     text = problem.message if message is None else message
@@ -320,14 +378,18 @@ def _shown(problem: Problem, message: str | None = None) -> str:
 
 
 def course_errors(check: DraftCheck, draft: StudioDraft) -> FieldErrors:
+    """course.yaml's problems by the form field they concern: the details form's fields, each
+    evaluation question's, each approval's, each module's prerequisites; the rest in `other`."""
     path = course_yaml_path(draft.course_slug)
     text = draft.files.get(path, "")
+    module_slugs = _module_slugs_by_index(load_yaml_mapping(text))
     out = FieldErrors()
     for problem in check.problems:
         if problem.path != path:
             continue
         loc = problem_loc(text, problem.line, problem.message)
         name = str(loc[0]) if loc else ""
+        index = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
         if name == "provider":
             name = (
                 "accreditation_statement"
@@ -336,16 +398,63 @@ def course_errors(check: DraftCheck, draft: StudioDraft) -> FieldErrors:
             )
         if name in COURSE_FIELDS:
             out.add(name, problem)
+        elif name == "evaluation" and index is not None:
+            key = str(loc[2]) if len(loc) > 2 else ITEM
+            out.evaluation.add(index, key if key in EVALUATION_FIELDS else ITEM, problem)
+        elif name == "approvals" and index is not None:
+            _add_approval_problem(out, index, loc[2:], problem)
+        elif name == "modules" and index is not None and loc[2:3] == ("prerequisites",):
+            slug = module_slugs.get(index)
+            if slug is None:
+                out.other.append(problem)
+            else:
+                out.prerequisites.add(slug, ITEM, problem)
+        elif name in ("evaluation", "approvals", "closing"):
+            out.add_section(name, problem)
         else:
             out.other.append(problem)
     return out
 
 
+# Accreditation-rule failures name the setting that breaks the rule; each belongs next to the
+# field an author changes to meet it (the final exam's pass mark is compared with min_pass_mark).
+_RULE_FIELDS = (
+    ("final exam's pass mark", "min_pass_mark"),
+    ("credits, more than the course's", "credit_amount"),
+    ("needs the course's credit_basis", "credit_basis"),
+    ("needs a delivery_format", "delivery_format"),
+    ("needs an instructional_level", "instructional_level"),
+)
+
+
+def _add_approval_problem(out: FieldErrors, index: int, rest: Loc, problem: Problem) -> None:
+    name = str(rest[0]) if rest else ITEM
+    if problem.message.startswith("accreditation rule:"):
+        name = next((f for text, f in _RULE_FIELDS if text in problem.message), ITEM)
+        if name in COURSE_FIELDS:
+            out.add(name, problem)  # fixed in the details form, and shown with the approval
+            name = ITEM
+    elif "name the state board in body_name" in problem.message:
+        name = "body_name"
+    elif name == "cebroker":
+        sub = str(rest[1]) if len(rest) > 1 else ""
+        name = f"cebroker_{sub}" if sub in CEBROKER_FIELDS else "cebroker"
+    if name not in APPROVAL_FIELDS and name != "cebroker" and not name.startswith("cebroker_"):
+        name = ITEM
+    out.approvals.add(index, name, problem)
+
+
 def module_errors(check: DraftCheck, draft: StudioDraft, module: DraftModule) -> FieldErrors:
-    parts = split_module(draft.files.get(module.path, ""))
+    return _page_errors(check, draft, module.path, MODULE_FIELDS)
+
+
+def _page_errors(
+    check: DraftCheck, draft: StudioDraft, path: str, names: tuple[str, ...]
+) -> FieldErrors:
+    parts = split_module(draft.files.get(path, ""))
     out = FieldErrors()
     for problem in check.problems:
-        if problem.path != module.path:
+        if problem.path != path:
             continue
         if problem.line > parts.body_offset:
             # The editor shows the body without the blank lines after the front matter.
@@ -356,7 +465,7 @@ def module_errors(check: DraftCheck, draft: StudioDraft, module: DraftModule) ->
             continue
         loc = problem_loc(parts.front_text, problem.line - 1, problem.message)
         name = str(loc[0]) if loc else ""
-        if name in MODULE_FIELDS:
+        if name in names:
             out.add(name, problem)
         else:
             out.other.append(problem)
@@ -533,7 +642,8 @@ def _authors(value: str) -> list[dict[str, str]]:
 def save_course(
     session: Session, draft: StudioDraft, form: Mapping[str, str], *, now: datetime
 ) -> None:
-    """Rewrites course.yaml from the form; keeps modules, final exam and evaluation as they are."""
+    """Rewrites course.yaml's scalar fields, objectives, authors and provider from the form;
+    keeps modules, final exam, evaluation, approvals and closing page as they are."""
     data = _course_data(draft)
 
     def text(name: str) -> str:
@@ -558,7 +668,12 @@ def save_course(
         data["pass_mark_statement"] = text("pass_mark_statement")
     else:
         data.pop("pass_mark_statement", None)
-    _set_files(session, draft, {course_yaml_path(draft.course_slug): dump_yaml(data)}, now=now)
+    if "credit_basis" in form:  # a form without the field leaves it as it is
+        if text("credit_basis"):
+            _put(data, "credit_basis", text("credit_basis"), after="delivery_format")
+        else:
+            data.pop("credit_basis", None)
+    _save_course_yaml(session, draft, data, now=now)
 
 
 def add_module(
@@ -815,6 +930,436 @@ def remove_question(
     del questions[index]
     data["questions"] = questions
     _set_files(session, draft, {path: dump_yaml(data)}, now=now)
+
+
+# --- course.yaml's lists: evaluation, prerequisites, approvals; the closing page ---------------
+
+CourseList = Literal["evaluation", "approvals"]
+
+
+def _save_course_yaml(
+    session: Session, draft: StudioDraft, data: dict[str, Any], *, now: datetime
+) -> None:
+    _set_files(session, draft, {course_yaml_path(draft.course_slug): dump_yaml(data)}, now=now)
+
+
+def _put(data: dict[str, Any], key: str, value: Any, *, after: str) -> None:
+    """Sets a key in place; a new key goes right after `after` (else last), where the authoring
+    guide lists it, so the file keeps reading in the documented order."""
+    if key in data or after not in data:
+        data[key] = value
+        return
+    items = list(data.items())
+    data.clear()
+    for name, old in items:
+        data[name] = old
+        if name == after:
+            data[key] = value
+
+
+def _text_of(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _mappings(value: object) -> list[dict[str, Any]]:
+    """A YAML list's items, a non-mapping item as {} (the check reports it)."""
+    return [v if isinstance(v, dict) else {} for v in value] if isinstance(value, list) else []
+
+
+def _course_list(data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Invalid(f"course.yaml's {key} is not a list: fix it in its source editor first")
+    return value
+
+
+def _course_yaml(draft: StudioDraft) -> dict[str, Any]:
+    return load_yaml_mapping(draft.files.get(course_yaml_path(draft.course_slug), ""))
+
+
+def course_items(draft: StudioDraft, key: CourseList) -> list[dict[str, Any]]:
+    """course.yaml's evaluation questions or approvals as written."""
+    return _mappings(_course_yaml(draft).get(key))
+
+
+def _replace_item(
+    session: Session,
+    draft: StudioDraft,
+    key: CourseList,
+    index: int | None,
+    build: Callable[[Mapping[str, Any]], dict[str, Any]],
+    *,
+    now: datetime,
+) -> int:
+    data = _course_data(draft)
+    items = list(_course_list(data, key))
+    if index is None:
+        items.append(build({}))
+        index = len(items) - 1
+    elif 0 <= index < len(items):
+        old = items[index]
+        items[index] = build(old if isinstance(old, dict) else {})
+    else:
+        raise NotFound("no such item in course.yaml")
+    data[key] = items
+    _save_course_yaml(session, draft, data, now=now)
+    return index
+
+
+def move_course_item(
+    session: Session, draft: StudioDraft, key: CourseList, index: int, offset: int, *, now: datetime
+) -> None:
+    """Moves an evaluation question or approval up (-1) or down (+1); a move past either end does
+    nothing; NotFound for no such item."""
+    data = _course_data(draft)
+    items = _course_list(data, key)
+    if not 0 <= index < len(items):
+        raise NotFound("no such item in course.yaml")
+    target = index + offset
+    if 0 <= target < len(items):
+        items[index], items[target] = items[target], items[index]
+        _save_course_yaml(session, draft, data, now=now)
+
+
+def remove_course_item(
+    session: Session, draft: StudioDraft, key: CourseList, index: int, *, now: datetime
+) -> None:
+    """Removes an evaluation question or approval (the check reports an empty evaluation);
+    NotFound for no such item."""
+    data = _course_data(draft)
+    items = _course_list(data, key)
+    if not 0 <= index < len(items):
+        raise NotFound("no such item in course.yaml")
+    del items[index]
+    if key == "approvals" and not items:
+        data.pop("approvals")  # optional: no approvals is written as no key
+    _save_course_yaml(session, draft, data, now=now)
+
+
+# evaluation questions
+
+
+def evaluation_form(question: Mapping[str, Any]) -> dict[str, Any]:
+    """An evaluation question as form values; {} gives a new required likert question."""
+    return {
+        "id": _text_of(question.get("id")),
+        "type": _text_of(question.get("type")) or "likert",
+        "prompt": _text_of(question.get("prompt")),
+        "required": question.get("required", True) is True,
+    }
+
+
+def save_evaluation_question(
+    session: Session,
+    draft: StudioDraft,
+    index: int | None,
+    form: Mapping[str, str],
+    *,
+    now: datetime,
+) -> int:
+    """Adds (index None) or replaces one evaluation question from the form; returns its index.
+    The check judges the result, so an invalid question is kept for fixing; NotFound."""
+
+    def build(old: Mapping[str, Any]) -> dict[str, Any]:
+        question: dict[str, Any] = {
+            "id": form.get("id", "").strip(),
+            "type": form.get("type", "").strip(),
+            "prompt": clean_text(form.get("prompt", "")).strip(),
+            "required": bool(form.get("required")),
+        }
+        # Keys the form does not know stay, so the check keeps reporting them.
+        return question | {k: v for k, v in old.items() if k not in question}
+
+    return _replace_item(session, draft, "evaluation", index, build, now=now)
+
+
+# prerequisites
+
+
+@dataclass
+class PrerequisiteChoice:
+    slug: str
+    title: str
+    is_checked: bool
+    problem: str  # why this listed slug cannot be a prerequisite here; "" for earlier modules
+
+
+@dataclass
+class ModulePrerequisites:
+    module: DraftModule
+    position: int  # 1-based
+    mode: str  # "default" (absent: the previous module) | "none" ([]) | "chosen"
+    chosen: list[str]  # as listed in course.yaml
+    previous: DraftModule | None
+    choices: list[PrerequisiteChoice]  # earlier modules, then listed slugs that are not
+
+    @property
+    def summary(self) -> str:
+        if self.mode == "default":
+            return self.previous.title if self.previous else "none"
+        titles = {c.slug: c.title for c in self.choices}
+        return ", ".join(titles.get(s, s) for s in self.chosen) or "none"
+
+
+def _module_slugs_by_index(data: Mapping[str, Any]) -> dict[int, str]:
+    refs = data.get("modules")
+    out: dict[int, str] = {}
+    for index, ref in enumerate(refs if isinstance(refs, list) else []):
+        file = ref.get("file") if isinstance(ref, dict) else None
+        match = _MODULE_FILE_RE.fullmatch(file) if isinstance(file, str) else None
+        if match is not None:
+            out[index] = match.group(2)
+    return out
+
+
+def module_prerequisites(draft: StudioDraft) -> list[ModulePrerequisites]:
+    """Each module's prerequisites as the form shows them, in course order."""
+    listed = modules(draft)
+    by_file = {m.file: m for m in listed}
+    titles = {m.slug: m.title for m in listed}
+    out: list[ModulePrerequisites] = []
+    earlier: list[DraftModule] = []
+    for ref in _mappings(_course_yaml(draft).get("modules")):
+        module = by_file.get(str(ref.get("file")))
+        if module is None:
+            continue
+        value = ref.get("prerequisites")
+        chosen = (
+            [_text_of(v) for v in value]
+            if isinstance(value, list)
+            else ([] if value is None else [_text_of(value)])
+        )
+        mode = "default" if value is None else ("chosen" if chosen else "none")
+        choices = [PrerequisiteChoice(m.slug, m.title, m.slug in chosen, "") for m in earlier]
+        offered = {m.slug for m in earlier}
+        for slug in dict.fromkeys(chosen):
+            if slug in offered:
+                continue
+            problem = (
+                "this module itself"
+                if slug == module.slug
+                else ("comes later in the course" if slug in titles else "not a module")
+            )
+            choices.append(PrerequisiteChoice(slug, titles.get(slug, slug), True, problem))
+        previous = earlier[-1] if earlier else None
+        out.append(ModulePrerequisites(module, len(earlier) + 1, mode, chosen, previous, choices))
+        earlier.append(module)
+    return out
+
+
+def save_prerequisites(
+    session: Session, draft: StudioDraft, form: Mapping[str, str], *, now: datetime
+) -> None:
+    """Sets each module's prerequisites from the form: `prerequisites:<slug>` is default (the
+    previous module), none or chosen, with a `requires:<slug>:<other>` per ticked module. Only
+    offered choices count; modules the form leaves out keep theirs; the check judges the rest."""
+    data, refs, _ = _module_refs(draft)
+    current = {p.module.slug: p for p in module_prerequisites(draft)}
+    for index, slug in _module_slugs_by_index(data).items():
+        mode = form.get(f"prerequisites:{slug}")
+        ref, state = refs[index], current.get(slug)
+        if state is None or mode is None or not isinstance(ref, dict):
+            continue
+        if mode == "default":
+            ref.pop("prerequisites", None)
+        elif mode == "none":
+            ref["prerequisites"] = []
+        elif mode == "chosen":
+            ticked = [c.slug for c in state.choices if form.get(f"requires:{slug}:{c.slug}")]
+            # Kept ones stay in their written order, so an unchanged form changes nothing.
+            kept = [s for s in dict.fromkeys(state.chosen) if s in ticked]
+            ref["prerequisites"] = kept + [s for s in ticked if s not in kept]
+    _save_course_yaml(session, draft, data, now=now)
+
+
+# approvals
+
+APPROVAL_BODIES: tuple[str, ...] = BODIES
+
+
+def approval_form(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An approval as form values: text fields, a tick per profession (PROFESSIONS first, then
+    unknown ones as written), CE Broker's fields prefixed `cebroker_`."""
+    form: dict[str, Any] = {
+        name: _text_of(item.get(name))
+        for name in APPROVAL_FIELDS
+        if name not in ("professions", "states")
+    }
+    form["body"] = form["body"] or "APA"
+    written = [_text_of(p) for p in _list_of(item.get("professions"))]
+    form["professions"] = [
+        {"key": key, "label": label, "is_checked": key in written}
+        for key, label in PROFESSIONS.items()
+    ] + [
+        {"key": key, "label": f"{key} (unknown profession)", "is_checked": True}
+        for key in dict.fromkeys(written)
+        if key not in PROFESSIONS
+    ]
+    form["states"] = ", ".join(_text_of(s) for s in _list_of(item.get("states")))
+    broker = item.get("cebroker") if isinstance(item.get("cebroker"), dict) else {}
+    for name in CEBROKER_FIELDS:
+        form[f"cebroker_{name}"] = _text_of((broker or {}).get(name))
+    codes = (broker or {}).get("profession_codes")
+    form["cebroker_profession_codes"] = (
+        "\n".join(f"{k}={_text_of(v)}" for k, v in codes.items())
+        if isinstance(codes, dict)
+        else _text_of(codes)
+    )
+    form["has_cebroker"] = bool(broker)
+    return form
+
+
+def _list_of(value: object) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _approval_from_form(form: Mapping[str, str], old: Mapping[str, Any]) -> dict[str, Any]:
+    def text(name: str) -> str:
+        return clean_text(form.get(name, "")).strip()
+
+    written = [_text_of(p) for p in _list_of(old.get("professions"))]
+    offered = [*PROFESSIONS, *(p for p in written if p not in PROFESSIONS)]
+    ticked = [p for p in offered if form.get(f"profession:{p}")]
+    kept = [p for p in dict.fromkeys(written) if p in ticked]
+    item: dict[str, Any] = {"id": text("id"), "body": text("body")}
+    if text("body_name"):
+        item["body_name"] = text("body_name")
+    item |= {
+        "number": text("number"),
+        "statement": text("statement"),
+        "credit_type": text("credit_type"),
+        "credit_amount": number(text("credit_amount")),
+        "professions": kept + [p for p in ticked if p not in kept],
+    }
+    states = [s for s in re.split(r"[\s,;]+", text("states")) if s]
+    if states:
+        item["states"] = states
+    item["valid_from"] = day(text("valid_from"))
+    item["valid_until"] = day(text("valid_until"))
+    if text("min_pass_mark"):
+        item["min_pass_mark"] = number(text("min_pass_mark"))
+    old_broker = old.get("cebroker") if isinstance(old.get("cebroker"), dict) else {}
+    broker = _cebroker_from_form(text, old_broker or {})
+    if broker is not None:
+        item["cebroker"] = broker
+    known = {*APPROVAL_FIELDS, "cebroker"}
+    return item | {k: v for k, v in old.items() if k not in known}
+
+
+def _cebroker_from_form(
+    text: Callable[[str], str], old: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The cebroker block, or None when all its fields are empty (not reported to CE Broker)."""
+    values = {name: text(f"cebroker_{name}") for name in CEBROKER_FIELDS}
+    if not any(values.values()):
+        return None
+    broker: dict[str, Any] = {"provider_tracking_number": values["provider_tracking_number"]}
+    if values["course_tracking_number"]:
+        broker["course_tracking_number"] = values["course_tracking_number"]
+    codes: dict[str, str] = {}
+    for line in lines_of(values["profession_codes"]):
+        key, _, code = line.partition("=")
+        codes[key.strip()] = code.strip()
+    broker["profession_codes"] = codes
+    if values["subject_code"]:
+        broker["subject_code"] = values["subject_code"]
+    if values["hours"]:
+        broker["hours"] = number(values["hours"])
+    return broker | {k: v for k, v in old.items() if k not in CEBROKER_FIELDS}
+
+
+def save_approval(
+    session: Session,
+    draft: StudioDraft,
+    index: int | None,
+    form: Mapping[str, str],
+    *,
+    now: datetime,
+) -> int:
+    """Adds (index None) or replaces one approval from the form; returns its index. Empty
+    optional fields are left out; an invalid approval is kept for fixing; NotFound."""
+    return _replace_item(
+        session, draft, "approvals", index, lambda old: _approval_from_form(form, old), now=now
+    )
+
+
+# the closing page
+
+
+@dataclass
+class ClosingPage:
+    file: str
+    path: str
+    is_listed: bool  # named by course.yaml's `closing`; else the editor would create it
+
+
+def closing_page(draft: StudioDraft) -> ClosingPage:
+    """The closing page's file: course.yaml's `closing`, else closing.md to create; Invalid when
+    `closing` is not a plain .md file name (fixed in the source editor)."""
+    name = _course_yaml(draft).get("closing")
+    if name is None:
+        return ClosingPage(CLOSING_FILE, f"courses/{draft.course_slug}/{CLOSING_FILE}", False)
+    if (
+        not isinstance(name, str)
+        or not name.endswith(".md")
+        or name.startswith(".")
+        or "/" in name
+        or "\\" in name
+    ):
+        raise Invalid("course.yaml's closing is not a file name: fix it in its source editor first")
+    return ClosingPage(name, f"courses/{draft.course_slug}/{name}", True)
+
+
+def closing_form(draft: StudioDraft, page: ClosingPage) -> dict[str, str]:
+    if page.path not in draft.files:
+        return {"title": "Closing", "body": "# Closing\n\nWrite the closing page here.\n"}
+    parts = split_module(draft.files[page.path])
+    return {"title": _text_of(parts.front.get("title")), "body": parts.body.lstrip("\n")}
+
+
+def closing_errors(check: DraftCheck, draft: StudioDraft, page: ClosingPage) -> FieldErrors:
+    return _page_errors(check, draft, page.path, PAGE_FIELDS)
+
+
+def save_closing(
+    session: Session, draft: StudioDraft, form: Mapping[str, str], *, now: datetime
+) -> ClosingPage:
+    """Writes the closing page (front matter slug and title, then Markdown), naming it in
+    course.yaml when it is new."""
+    page = closing_page(draft)
+    parts = split_module(draft.files.get(page.path, ""))
+    front: dict[str, Any] = {"slug": "closing", **parts.front}
+    front["title"] = clean_text(form.get("title", "")).strip()
+    changes = {page.path: join_module(front, form.get("body", ""))}
+    if not page.is_listed:
+        data = _course_data(draft)
+        _put(data, "closing", page.file, after="final_exam")
+        changes[course_yaml_path(draft.course_slug)] = dump_yaml(data)
+    _set_files(session, draft, changes, now=now)
+    return ClosingPage(page.file, page.path, True)
+
+
+def remove_closing(session: Session, draft: StudioDraft, *, now: datetime) -> None:
+    """Drops the closing page from course.yaml and the draft; NotFound when there is none."""
+    page = closing_page(draft)
+    if not page.is_listed:
+        raise NotFound("this course has no closing page")
+    data = _course_data(draft)
+    data.pop("closing", None)
+    _set_files(
+        session,
+        draft,
+        {course_yaml_path(draft.course_slug): dump_yaml(data), page.path: None},
+        now=now,
+    )
 
 
 def editable_source(draft: StudioDraft, path: str) -> str:

@@ -1,8 +1,12 @@
 """`lms reminders send` and `lms records purge` against the real database. The CLI opens its
 own connections, so this test commits its data and deletes it afterwards."""
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, col, delete, select
@@ -42,7 +46,8 @@ def committed(engine, env) -> Iterator[Session]:
             yield session
         finally:
             session.rollback()
-            users = select(User.id).where(col(User.full_name).in_(["Cli Learner", "Cli Leaver"]))
+            names = ["Cli Learner", "Cli Leaver", "Cli Racer"]
+            users = select(User.id).where(col(User.full_name).in_(names))
             users = users.union(
                 select(User.id).where(col(User.email).like("deleted-%@invalid.example"))
             )
@@ -90,3 +95,26 @@ def test_records_purge_dry_run_then_for_real(committed, env):
     committed.refresh(cert)
     assert (cert.learner_name, cert.license_number) == ("Deleted account", "")
     assert "0 certificate(s)" in runner.invoke(cli, ["records", "purge"]).output
+
+
+def test_two_processes_running_at_once_send_each_reminder_once(committed, env, smtp):
+    inbox, _url = smtp
+    course = demo_course(committed)
+    learners = [
+        make_user(committed, email=EMAIL.format(n=10 + n), full_name="Cli Racer") for n in range(3)
+    ]
+    for learner in learners:
+        certify(committed, learner, course, env, now=utcnow() - timedelta(days=36 * 30))
+    command = [sys.executable, "-c", "from app.cli.main import main; main()", "reminders", "send"]
+    root = Path(__file__).resolve().parents[2]
+    racers = [
+        subprocess.Popen(  # noqa: S603 (our own CLI)
+            command, cwd=root, env=os.environ.copy(), stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [racer.communicate(timeout=120)[0] for racer in racers]
+    assert [racer.returncode for racer in racers] == [0, 0], outputs
+    sent = [line for out in outputs for line in out.splitlines() if line.startswith("sent ")]
+    assert len(sent) == 3 and len(set(sent)) == 3, outputs
+    assert sorted(m["To"] for m in inbox.messages) == sorted(u.email for u in learners)

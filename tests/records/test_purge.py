@@ -47,6 +47,8 @@ def test_only_deleted_accounts_certificates_older_than_six_years_are_anonymised(
         assert kept.token
     record = client.get(f"/api/v1/certificates/{old_deleted.code}").json()
     assert record["learner_name"] == "Deleted account"
+    page = client.get(f"/verify/{old_deleted.code}")
+    assert page.status_code == 200 and "Sam Former" not in page.text
     entry = session.exec(
         select(AuditEntry)
         .where(AuditEntry.action == "records.purge")

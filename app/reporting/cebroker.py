@@ -62,7 +62,7 @@ class Completion:
     completion_date: date
     approvals: list[dict[str, Any]]
     is_revoked: bool = False
-    superseded_by: str = ""  # the code of the reissue that replaced it
+    superseded_by: str = ""  # the code of the reissue (same completion) that replaced it
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ def build_roster(
         if c.is_revoked:
             skip(c, REVOKED, "the certificate was revoked")
         elif c.superseded_by:
-            skip(c, SUPERSEDED, f"reissued as {c.superseded_by}, which is reported instead")
+            skip(c, SUPERSEDED, f"reissued as {c.superseded_by}, which stands for this completion")
         elif not c.licence_number.strip():
             skip(c, NO_LICENCE_NUMBER, "no licence number on the certificate")
         elif not state:

@@ -4,10 +4,12 @@ bulk download of a course's certificates. Admin-only; the entry points check the
 import csv
 import hashlib
 import io
+import json
 import math
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
@@ -104,7 +106,16 @@ def _course_certificates(session: Session, course: Course) -> list[Certificate]:
 
 
 def _completions(certs: list[Certificate]) -> list[cebroker.Completion]:
-    codes = {c.id: c.code for c in certs}
+    by_id = {c.id: c for c in certs}
+
+    def reissued_as(cert: Certificate) -> str:
+        # A reissue keeps the completion date and speaks for it; a renewal is a new completion,
+        # so the certificate it superseded still stands for the earlier one.
+        successor = by_id.get(cert.superseded_by_id) if cert.superseded_by_id else None
+        if successor is not None and successor.completion_date == cert.completion_date:
+            return successor.code
+        return ""
+
     return [
         cebroker.Completion(
             certificate_id=c.id or 0,
@@ -116,9 +127,7 @@ def _completions(certs: list[Certificate]) -> list[cebroker.Completion]:
             completion_date=c.completion_date,
             approvals=list(c.approvals or []),
             is_revoked=c.revoked_at is not None,
-            superseded_by=(
-                codes.get(c.superseded_by_id, "another certificate") if c.superseded_by_id else ""
-            ),
+            superseded_by=reissued_as(c),
         )
         for c in certs
     ]
@@ -535,8 +544,8 @@ def _manifest_row(cert: Certificate, name: str, digest: str, *, now: datetime) -
 
 def certificates_zip(session: Session, course: Course, *, part: int = 1, now: datetime) -> bytes:
     """One part (ZIP_PART_SIZE certificates, oldest first) of the course's certificates: every
-    PDF, revoked and superseded included, and manifest.csv naming each with its SHA-256.
-    Raises PartOutOfRange."""
+    PDF, revoked and superseded included, manifest.csv naming each with its SHA-256, and
+    credit_basis.json (what each credit rests on, for accreditors). Raises PartOutOfRange."""
     parts = zip_parts(session, course)
     if not 1 <= part <= parts:
         raise PartOutOfRange(f"part {part} of {parts}: there are {parts} part(s)", parts=parts)
@@ -548,6 +557,7 @@ def certificates_zip(session: Session, course: Course, *, part: int = 1, now: da
         .limit(ZIP_PART_SIZE)
     ).all()
     buffer = io.BytesIO()
+    basis: dict[str, Any] = {}
     manifest = io.StringIO()
     writer = csv.writer(manifest)
     writer.writerow(MANIFEST_COLUMNS)
@@ -557,7 +567,12 @@ def certificates_zip(session: Session, course: Course, *, part: int = 1, now: da
             name = f"certificates/{cert.code}.pdf"
             archive.writestr(_entry(name, now), data)
             writer.writerow(_manifest_row(cert, name, hashlib.sha256(data).hexdigest(), now=now))
+            basis[cert.code] = {"credit_basis": cert.credit_basis, "approvals": cert.approvals}
         archive.writestr(_entry("manifest.csv", now), manifest.getvalue().encode("utf-8"))
+        archive.writestr(
+            _entry("credit_basis.json", now),
+            json.dumps(basis, indent=2, ensure_ascii=False, sort_keys=True).encode("utf-8"),
+        )
     return buffer.getvalue()
 
 

@@ -473,6 +473,24 @@ def test_racing_exports_report_each_licensee_once(engine, committed_course):
     assert sorted(r.licence_key for r in reports) == [f"SW-R{n}" for n in range(5)]
 
 
+def test_a_renewal_is_a_new_completion_but_a_reissue_is_not(client, session, admin_headers, course):
+    first = make_certificate(session, course, name="Rene Wal", number="SW-77")
+    renewal = reissue(session, first, completion_date=date(2028, 2, 1))
+    corrected = make_certificate(session, course, name="Cora Rected", number="SW-WRONG")
+    fixed = reissue(session, corrected, license_number="SW-RIGHT")
+    session.commit()
+    body = _preview(client, admin_headers, course)
+    assert sorted((r["licence_number"], r["completion_date"]) for r in body["rows"]) == [
+        ("SW-77", "2026-03-02"),
+        ("SW-77", "2028-02-01"),
+        ("SW-RIGHT", "2026-03-02"),
+    ]
+    assert {r["certificate_code"] for r in body["rows"]} == {first.code, renewal.code, fixed.code}
+    assert [(s["certificate_code"], s["reason"]) for s in body["skipped"]] == [
+        (corrected.code, "superseded")
+    ]
+
+
 def test_roster_rules_on_plain_data():
     """build_roster directly: duplicates in one roster, and tracking numbers without prefixes."""
     base = cebroker.Completion(

@@ -3,6 +3,7 @@
 import csv
 import hashlib
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -89,8 +90,10 @@ def test_zip_holds_every_certificate_and_a_manifest_that_matches(
     by_code = {r["code"]: r for r in rows}
     assert set(by_code) == set(codes.values())
     assert sorted(archive.namelist()) == sorted(
-        ["manifest.csv", *(f"certificates/{c}.pdf" for c in codes.values())]
+        ["manifest.csv", "credit_basis.json", *(f"certificates/{c}.pdf" for c in codes.values())]
     )
+    basis = json.loads(archive.read("credit_basis.json"))
+    assert set(basis) == set(codes.values())
     status = {code: by_code[c]["status"] for code, c in codes.items()}
     assert status == {
         "first": "superseded",
@@ -112,6 +115,8 @@ def test_zip_holds_every_certificate_and_a_manifest_that_matches(
         assert row["licence_number"] == cert.license_number == "LCSW-12345"
         assert row["profession"] == "Clinical Social Worker (LCSW)"
         assert row["ce_hours"] == f"{course.ce_hours:g}"
+        assert basis[cert.code] == {"credit_basis": cert.credit_basis, "approvals": cert.approvals}
+        assert basis[cert.code]["credit_basis"]["content_version"] == course.version
     assert by_code[codes["plain"]]["learner_name"] == "Pat Plain"
     assert by_code[codes["first"]]["learner_name"] == "Zoë Ñúñez-Øster"
     # A name a spreadsheet would run as a formula is written as text.

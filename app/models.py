@@ -8,6 +8,7 @@ from app.accounts.models import (
     User,
     WebSession,
 )
+from app.analytics.models import BankTotals, ItemGroupSums, LearnerBankSummary  # noqa: F401
 from app.audit.models import AuditEntry
 from app.certificates.models import Certificate
 from app.courses.models import Course, Enrollment, Module, ModuleVersion, ModuleVisit

@@ -1,4 +1,4 @@
-"""analytics summaries (placeholder; filled in by the analytics work)
+"""analytics summaries: per item group, learner-quiz and quiz totals, backfilled from attempts
 
 Revision ID: 8a7f3c2e91d0
 Revises: 3eb556674c88
@@ -6,6 +6,13 @@ Create Date: 2026-11-23 06:40:00
 """
 
 from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+import sqlmodel
+
+import app.core.db
+from alembic import op
 
 revision: str = "8a7f3c2e91d0"
 down_revision: str | None = "3eb556674c88"
@@ -14,8 +21,277 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "analytics_item_group",
+        sa.Column("quiz_version_id", sa.Integer(), nullable=False),
+        sa.Column("question_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("item_count", sa.Integer(), nullable=False),
+        sa.Column("chosen", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("bank_id", sa.Integer(), nullable=False),
+        sa.Column("responses", sa.BigInteger(), nullable=False),
+        sa.Column("correct", sa.BigInteger(), nullable=False),
+        sa.Column("rest", sa.BigInteger(), nullable=False),
+        sa.Column("rest_x", sa.BigInteger(), nullable=False),
+        sa.Column("rest_sq", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["bank_id"],
+            ["quiz_bank.id"],
+            name=op.f("fk_analytics_item_group_bank_id_quiz_bank"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["quiz_version_id"],
+            ["quiz_version.id"],
+            name=op.f("fk_analytics_item_group_quiz_version_id_quiz_version"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "quiz_version_id",
+            "question_id",
+            "item_count",
+            "chosen",
+            name=op.f("pk_analytics_item_group"),
+        ),
+    )
+    with op.batch_alter_table("analytics_item_group", schema=None) as batch_op:
+        batch_op.create_index("ix_analytics_item_group_bank_id", ["bank_id"], unique=False)
+
+    op.create_table(
+        "analytics_learner_bank",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("bank_id", sa.Integer(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("passed_attempts", sa.Integer(), nullable=False),
+        sa.Column("first_started_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("first_passed_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("seconds_to_pass", sa.Float(), nullable=True),
+        sa.Column("last_submitted_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["bank_id"],
+            ["quiz_bank.id"],
+            name=op.f("fk_analytics_learner_bank_bank_id_quiz_bank"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user.id"],
+            name=op.f("fk_analytics_learner_bank_user_id_user"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", "bank_id", name=op.f("pk_analytics_learner_bank")),
+    )
+    with op.batch_alter_table("analytics_learner_bank", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_analytics_learner_bank_bank_seconds", ["bank_id", "seconds_to_pass"], unique=False
+        )
+
+    op.create_table(
+        "analytics_bank_total",
+        sa.Column("bank_id", sa.Integer(), nullable=False),
+        sa.Column("learners", sa.BigInteger(), nullable=False),
+        sa.Column("submitted", sa.BigInteger(), nullable=False),
+        sa.Column("first_attempts", sa.BigInteger(), nullable=False),
+        sa.Column("first_passed", sa.BigInteger(), nullable=False),
+        sa.Column("passed", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["bank_id"],
+            ["quiz_bank.id"],
+            name=op.f("fk_analytics_bank_total_bank_id_quiz_bank"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("bank_id", name=op.f("pk_analytics_bank_total")),
+    )
+    backfill(op.get_bind())
+
+
+def backfill(bind: sa.Connection) -> None:
+    """Summaries of every attempt submitted before this revision, so an upgraded database shows
+    the figures it showed before. Frozen here as of this revision (app.analytics.summaries
+    .rebuild is the living copy): set-based INSERT ... SELECT, the same SQL on both databases
+    except for the interval in seconds."""
+    response = sa.table(
+        "quiz_item_response",
+        *(
+            sa.column(name)
+            for name in ("bank_id", "quiz_version_id", "question_id", "item_count", "chosen")
+        ),
+        sa.column("is_correct", sa.Boolean()),
+        sa.column("attempt_score", sa.Float()),
+    )
+    attempt = sa.table(
+        "quiz_attempt",
+        *(sa.column(name) for name in ("user_id", "bank_id", "number")),
+        sa.column("is_passed", sa.Boolean()),
+        sa.column("started_at", app.core.db.UTCDateTime()),
+        sa.column("submitted_at", app.core.db.UTCDateTime()),
+    )
+    group = sa.table(
+        "analytics_item_group",
+        *(
+            sa.column(name)
+            for name in (
+                "quiz_version_id",
+                "question_id",
+                "item_count",
+                "chosen",
+                "bank_id",
+                "responses",
+                "correct",
+                "rest",
+                "rest_x",
+                "rest_sq",
+            )
+        ),
+    )
+    learner = sa.table(
+        "analytics_learner_bank",
+        *(
+            sa.column(name)
+            for name in (
+                "user_id",
+                "bank_id",
+                "attempts",
+                "passed_attempts",
+                "first_started_at",
+                "first_passed_at",
+                "last_submitted_at",
+                "seconds_to_pass",
+            )
+        ),
+    )
+    totals = sa.table(
+        "analytics_bank_total",
+        *(
+            sa.column(name)
+            for name in (
+                "bank_id",
+                "learners",
+                "submitted",
+                "first_attempts",
+                "first_passed",
+                "passed",
+            )
+        ),
+    )
+    big = sa.BigInteger()
+
+    # Item groups: rest points = the attempt's points (score x questions, whole after rounding
+    # the 4-place score) less this item's.
+    x = sa.case((response.c.is_correct.is_(True), 1), else_=0)
+    points = sa.cast(
+        sa.func.round(sa.cast(response.c.attempt_score * response.c.item_count, sa.Float)),
+        sa.Integer,
+    )
+    per_item = sa.select(
+        response.c.quiz_version_id,
+        response.c.question_id,
+        response.c.item_count,
+        sa.func.coalesce(response.c.chosen, "").label("chosen"),
+        response.c.bank_id,
+        x.label("x"),
+        (points - x).label("rest"),
+    ).subquery()
+    bind.execute(
+        group.insert().from_select(
+            [c.name for c in group.c],
+            sa.select(
+                per_item.c.quiz_version_id,
+                per_item.c.question_id,
+                per_item.c.item_count,
+                per_item.c.chosen,
+                sa.func.min(per_item.c.bank_id),
+                sa.func.count(),
+                sa.func.sum(sa.cast(per_item.c.x, big)),
+                sa.func.sum(sa.cast(per_item.c.rest, big)),
+                sa.func.sum(sa.cast(per_item.c.x * per_item.c.rest, big)),
+                sa.func.sum(sa.cast(per_item.c.rest * per_item.c.rest, big)),
+            ).group_by(
+                per_item.c.quiz_version_id,
+                per_item.c.question_id,
+                per_item.c.item_count,
+                per_item.c.chosen,
+            ),
+        )
+    )
+
+    # One row per learner and quiz with a submitted attempt; the first start counts attempts
+    # never submitted too (as the report always did).
+    submitted = attempt.c.submitted_at.is_not(None)
+    passed = sa.and_(submitted, attempt.c.is_passed.is_(True))
+    bind.execute(
+        learner.insert().from_select(
+            [
+                "user_id",
+                "bank_id",
+                "attempts",
+                "passed_attempts",
+                "first_started_at",
+                "first_passed_at",
+                "last_submitted_at",
+            ],
+            sa.select(
+                attempt.c.user_id,
+                attempt.c.bank_id,
+                sa.func.count(attempt.c.submitted_at),
+                sa.func.sum(sa.case((passed, 1), else_=0)),
+                sa.func.min(attempt.c.started_at),
+                sa.func.min(sa.case((passed, attempt.c.submitted_at))),
+                sa.func.max(attempt.c.submitted_at),
+            )
+            .group_by(attempt.c.user_id, attempt.c.bank_id)
+            .having(sa.func.count(attempt.c.submitted_at) > 0),
+        )
+    )
+    bind.execute(
+        learner.update()
+        .where(learner.c.first_passed_at.is_not(None))
+        .values(
+            seconds_to_pass=_seconds_between(
+                bind, learner.c.first_started_at, learner.c.first_passed_at
+            )
+        )
+    )
+
+    first = attempt.c.number == 1
+    bind.execute(
+        totals.insert().from_select(
+            [c.name for c in totals.c],
+            sa.select(
+                attempt.c.bank_id,
+                sa.func.count(sa.distinct(attempt.c.user_id)),
+                sa.func.count(),
+                sa.func.sum(sa.case((first, 1), else_=0)),
+                sa.func.sum(sa.case((sa.and_(first, attempt.c.is_passed.is_(True)), 1), else_=0)),
+                sa.func.count(
+                    sa.distinct(sa.case((attempt.c.is_passed.is_(True), attempt.c.user_id)))
+                ),
+            )
+            .where(submitted)
+            .group_by(attempt.c.bank_id),
+        )
+    )
+
+
+def _seconds_between(bind: sa.Connection, start: Any, end: Any) -> Any:
+    """end - start in seconds to the microsecond, as timedelta.total_seconds() gives it."""
+    if bind.dialect.name == "postgresql":
+        return sa.cast(sa.func.extract("epoch", end - start), sa.Float)
+    # SQLite text "YYYY-MM-DD HH:MM:SS.ffffff": strftime on the first 19 characters (it rounds
+    # fractions to milliseconds, which can carry into the second), microseconds from the rest.
+    whole = sa.cast(sa.func.strftime("%s", sa.func.substr(end, 1, 19)), sa.Integer) - sa.cast(
+        sa.func.strftime("%s", sa.func.substr(start, 1, 19)), sa.Integer
+    )
+    micros = sa.cast(sa.func.substr(end, 21, 6), sa.Integer) - sa.cast(
+        sa.func.substr(start, 21, 6), sa.Integer
+    )
+    return (whole * 1_000_000 + micros) / sa.literal(1_000_000.0)
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("analytics_bank_total")
+    with op.batch_alter_table("analytics_learner_bank", schema=None) as batch_op:
+        batch_op.drop_index("ix_analytics_learner_bank_bank_seconds")
+    op.drop_table("analytics_learner_bank")
+    with op.batch_alter_table("analytics_item_group", schema=None) as batch_op:
+        batch_op.drop_index("ix_analytics_item_group_bank_id")
+    op.drop_table("analytics_item_group")

@@ -1,15 +1,19 @@
-"""Item analysis: statistics from SQL sums, pure and Session-free.
+"""Item analysis: statistics from summed groups of responses, pure and Session-free.
 
-The service aggregates quiz_item_response rows in SQL, one row per (quiz version, question,
-chosen options); this module adds those groups up per question and derives difficulty,
-point-biserial discrimination and option counts. Options are named by their position in the
-quiz version's authored list (option ids are random per attempt).
+The service reads the item groups kept at submission (app.analytics.models.ItemGroupSums), one
+row per (quiz version, question, attempt size, chosen options); this module adds those groups up
+per question and derives difficulty, point-biserial discrimination and option counts. Options
+are named by their position in the quiz version's authored list (option ids are random per
+attempt). Rest-score sums are added as fractions, so they are exact whatever the order.
 """
 
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
+
+Number = int | float | Fraction
 
 TOO_EASY = 0.95  # difficulty (proportion correct) above this
 TOO_HARD = 0.3  # difficulty below this
@@ -37,11 +41,11 @@ class ItemAccumulator:
     correct: int = 0
     # Sums for the Pearson correlation of item score x (0/1) with rest score y.
     n: int = 0
-    sum_x: float = 0.0
-    sum_y: float = 0.0
-    sum_xy: float = 0.0
-    sum_xx: float = 0.0
-    sum_yy: float = 0.0
+    sum_x: Number = 0
+    sum_y: Number = 0
+    sum_xy: Number = 0
+    sum_xx: Number = 0
+    sum_yy: Number = 0
 
     @property
     def difficulty(self) -> float | None:
@@ -65,13 +69,13 @@ class ItemAccumulator:
         return found
 
 
-def pearson(n: int, sx: float, sy: float, sxy: float, sxx: float, syy: float) -> float | None:
+def pearson(n: int, sx: Number, sy: Number, sxy: Number, sxx: Number, syy: Number) -> float | None:
     """Pearson's r from running sums; None when either variable is constant (r undefined)."""
     var_x = n * sxx - sx * sx
     var_y = n * syy - sy * sy
     if n < 2 or var_x <= 1e-12 or var_y <= 1e-12:
         return None
-    return (n * sxy - sx * sy) / math.sqrt(var_x * var_y)
+    return float(n * sxy - sx * sy) / math.sqrt(var_x * var_y)
 
 
 def _authored_options(question: Mapping[str, Any]) -> list[OptionCount]:
@@ -86,16 +90,17 @@ def _authored_options(question: Mapping[str, Any]) -> list[OptionCount]:
 
 @dataclass
 class Sums:
-    """SQL sums over a group of item responses; y is the rest score, counted in n only when
-    the attempt has another question to correlate with."""
+    """A group of item responses from attempts of ``item_count`` questions. ``rest`` sums the
+    rest points (the attempt's other questions answered right), so the rest score is
+    y = rest / (item_count - 1); a response counts towards r only when the attempt has another
+    question to correlate with."""
 
     responses: int
     correct: int
-    n: int
-    sum_x: float
-    sum_y: float
-    sum_xy: float
-    sum_yy: float
+    item_count: int
+    rest: int
+    rest_x: int  # Σ x · rest
+    rest_sq: int  # Σ rest²
 
 
 class ItemAnalysis:
@@ -134,12 +139,14 @@ class ItemAnalysis:
         item = self._item(version_id, question_id)
         item.responses += sums.responses
         item.correct += sums.correct
-        item.n += sums.n
-        item.sum_x += sums.sum_x
-        item.sum_y += sums.sum_y
-        item.sum_xy += sums.sum_xy
-        item.sum_xx += sums.sum_x  # x is 0 or 1, so x * x == x
-        item.sum_yy += sums.sum_yy
+        if sums.item_count > 1:
+            others = sums.item_count - 1
+            item.n += sums.responses
+            item.sum_x += sums.correct
+            item.sum_xx += sums.correct  # x is 0 or 1, so x * x == x
+            item.sum_y += Fraction(sums.rest, others)
+            item.sum_xy += Fraction(sums.rest_x, others)
+            item.sum_yy += Fraction(sums.rest_sq, others * others)
         texts = self._texts.get((version_id, question_id), [])
         for position in (chosen or "").split(","):
             if not position.isdigit():

@@ -1,17 +1,30 @@
-"""Course analytics for instructors and admins: read-only reports, aggregated in SQL.
+"""Course analytics for instructors and admins: read-only reports.
 
-Item analysis aggregates the narrow quiz_item_response table (written at grading) and only
-reads the quiz versions' JSON; the evaluation streams plain columns (``yield_per``), never ORM
-objects, so memory stays flat however many attempts there are.
+Quiz figures come from the summaries kept at submission (app.analytics.summaries): per quiz
+totals, one row per learner and quiz, item groups with exact sums. So the report reads rows per
+question, quiz and page of learners, never every attempt. The evaluation is counted in SQL over
+the responses' JSON and only the newest responses are read for the text answers shown.
 """
 
+import json
 import statistics
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, distinct, literal, or_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    distinct,
+    literal,
+    literal_column,
+    or_,
+)
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, func, select
 
@@ -19,6 +32,7 @@ from app.accounts.models import Role, User
 from app.analytics.errors import CourseNotFoundForStaff, UnknownLearnerStatus
 from app.analytics.items import ItemAnalysis
 from app.analytics.items import Sums as ItemSums
+from app.analytics.models import BankTotals, ItemGroupSums, LearnerBankSummary
 from app.analytics.schemas import (
     CourseReportOut,
     EvaluationStatsOut,
@@ -38,9 +52,7 @@ from app.courses import service as courses
 from app.courses.models import Course, Enrollment
 from app.quizzes.models import (
     EvaluationResponse,
-    QuizAttempt,
     QuizBank,
-    QuizItemResponse,
     QuizVersion,
 )
 
@@ -161,65 +173,34 @@ class _BankStats:
 
 
 def _bank_stats(session: Session, bank_ids: Sequence[int]) -> dict[int, _BankStats]:
+    """Per quiz, from the totals kept at submission (app.analytics.summaries)."""
     if not bank_ids:
         return {}
-    is_passed = col(QuizAttempt.is_passed).is_(True)
-    first = col(QuizAttempt.number) == 1
-    rows = session.execute(
-        sql_select(
-            col(QuizAttempt.bank_id),
-            func.count(distinct(col(QuizAttempt.user_id))),
-            func.count(),
-            func.sum(case((first, 1), else_=0)),
-            func.sum(case((and_(first, is_passed), 1), else_=0)),
-            func.count(distinct(case((is_passed, col(QuizAttempt.user_id))))),
-        )
-        .where(col(QuizAttempt.bank_id).in_(bank_ids), col(QuizAttempt.submitted_at).is_not(None))
-        .group_by(col(QuizAttempt.bank_id))
-    ).all()
+    rows = session.exec(select(BankTotals).where(col(BankTotals.bank_id).in_(bank_ids))).all()
     stats = {
-        bank_id: _BankStats(int(lr), int(sub), int(fa or 0), int(fp or 0), int(p))
-        for bank_id, lr, sub, fa, fp, p in rows
+        t.bank_id: _BankStats(t.learners, t.submitted, t.first_attempts, t.first_passed, t.passed)
+        for t in rows
     }
-    for bank_id, median in _median_seconds_to_pass(session, bank_ids).items():
-        stats.setdefault(bank_id, _BankStats()).median_seconds = median
+    for bank_id, s in stats.items():
+        s.median_seconds = _median_seconds_to_pass(session, bank_id, s.passed)
     return stats
 
 
-def _median_seconds_to_pass(session: Session, bank_ids: Sequence[int]) -> dict[int, float]:
-    """Per bank, the median over learners of first start to first passing submission."""
-    is_passed = col(QuizAttempt.is_passed).is_(True)
-    per_learner = (
-        sql_select(
-            col(QuizAttempt.bank_id).label("bank_id"),
-            func.min(col(QuizAttempt.started_at)).label("first_start"),
-            func.min(case((is_passed, col(QuizAttempt.submitted_at)))).label("first_pass"),
-        )
-        .where(col(QuizAttempt.bank_id).in_(bank_ids))
-        .group_by(col(QuizAttempt.bank_id), col(QuizAttempt.user_id))
-        .subquery()
-    )
-    passed = per_learner.c.first_pass.is_not(None)
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        epoch = func.extract("epoch", per_learner.c.first_pass - per_learner.c.first_start)
-        rows = session.execute(
-            sql_select(
-                per_learner.c.bank_id,
-                func.percentile_cont(0.5).within_group(epoch),
-            )
-            .where(passed)
-            .group_by(per_learner.c.bank_id)
-        ).all()
-        return {int(b): float(m) for b, m in rows if m is not None}
-    # SQLite (development and tests): no percentile function, so the median is taken here.
-    seconds = (
-        func.julianday(per_learner.c.first_pass) - func.julianday(per_learner.c.first_start)
-    ) * 86400.0
-    values: dict[int, list[float]] = {}
-    for bank_id, value in session.execute(sql_select(per_learner.c.bank_id, seconds).where(passed)):
-        values.setdefault(int(bank_id), []).append(max(float(value), 0.0))
-    return {b: statistics.median(v) for b, v in values.items()}
+def _median_seconds_to_pass(session: Session, bank_id: int, passed: int) -> float | None:
+    """The median over the ``passed`` learners of first start to first passing submission:
+    the middle one or two values read by position from the (bank, seconds) index."""
+    if passed <= 0:
+        return None
+    s = LearnerBankSummary
+    middle = session.exec(
+        select(s.seconds_to_pass)
+        .where(s.bank_id == bank_id, col(s.seconds_to_pass).is_not(None))
+        .order_by(col(s.seconds_to_pass))
+        .offset((passed - 1) // 2)
+        .limit(2 - passed % 2)
+    ).all()
+    values = [float(v) for v in middle if v is not None]
+    return statistics.median(values) if values else None
 
 
 def _module_stats_out(bank: _Bank, stats: _BankStats | None) -> ModuleStatsOut:
@@ -334,44 +315,26 @@ def item_analysis(session: Session, course: Course, banks: Sequence[Any]) -> lis
 def _item_sums(
     session: Session, bank_ids: Sequence[int]
 ) -> Iterator[tuple[int, str, str | None, ItemSums]]:
-    """One SQL pass over quiz_item_response: per (version, question, options chosen), the
-    count, the number right and the sums for Pearson's r of item score x (0/1) with the rest
-    score y, the share of the attempt's *other* questions answered correctly."""
-    r = QuizItemResponse
-    x = case((col(r.is_correct).is_(True), 1.0), else_=0.0)
-    has_rest = col(r.item_count) > 1
-    # attempt_score is rounded to 4 places; rounding its points to a whole number keeps y exact.
-    points = func.round(cast(col(r.attempt_score) * col(r.item_count), Float))
-    y = case((has_rest, (points - x) / cast(col(r.item_count) - 1, Float)))
-    rows = session.execute(
-        sql_select(
-            col(r.quiz_version_id),
-            col(r.question_id),
-            col(r.chosen),
-            func.count(),
-            func.sum(x),
-            func.sum(case((has_rest, 1), else_=0)),
-            func.sum(case((has_rest, x))),
-            func.sum(y),
-            func.sum(x * y),
-            func.sum(y * y),
-        )
-        .where(col(r.bank_id).in_(bank_ids))
-        .group_by(col(r.quiz_version_id), col(r.question_id), col(r.chosen))
+    """The item groups kept at submission: per (version, question, attempt size, options
+    chosen), the count, the number right and exact integer sums for the rest score."""
+    g = ItemGroupSums
+    rows = session.exec(
+        select(g)
+        .where(col(g.bank_id).in_(bank_ids))
+        .order_by(col(g.quiz_version_id), col(g.question_id), col(g.item_count), col(g.chosen))
     )
-    for version_id, question_id, chosen, count, correct, n, sx, sy, sxy, syy in rows:
+    for row in rows:
         yield (
-            int(version_id),
-            str(question_id),
-            chosen,
+            row.quiz_version_id,
+            row.question_id,
+            row.chosen or None,
             ItemSums(
-                responses=int(count),
-                correct=round(float(correct or 0)),
-                n=int(n or 0),
-                sum_x=float(sx or 0),
-                sum_y=float(sy or 0),
-                sum_xy=float(sxy or 0),
-                sum_yy=float(syy or 0),
+                responses=row.responses,
+                correct=row.correct,
+                item_count=row.item_count,
+                rest=row.rest,
+                rest_x=row.rest_x,
+                rest_sq=row.rest_sq,
             ),
         )
 
@@ -379,29 +342,75 @@ def _item_sums(
 # --- evaluation --------------------------------------------------------------------------------
 
 
+# Every character str.strip() removes, so SQL trims exactly as Python does.
+WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+
+
+def _answer_parts(session: Session) -> tuple[Any, ColumnElement[bool]]:
+    """(the evaluation answers unnested to key/value rows, a non-blank-text condition) in each
+    database's JSON dialect: one JSON parse per response."""
+    r = EvaluationResponse
+    text: ColumnElement[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        entry = func.json_each(col(r.answers)).table_valued("key", "value", name="entry")
+        text = entry.c.value.op("#>>")(literal_column("'{}'"))
+        is_text = func.json_typeof(entry.c.value) == "string"
+    else:
+        entry = func.json_each(col(r.answers)).table_valued("key", "value", "type", name="entry")
+        text = entry.c.value
+        is_text = entry.c.type == "text"
+    return entry, and_(is_text, func.trim(text, WHITESPACE) != "")
+
+
+def _likert_value(session: Session, entry: Any) -> ColumnElement[Any]:
+    """A JSON number's source text on PostgreSQL, a JSON integer on SQLite, else null."""
+    if session.get_bind().dialect.name == "postgresql":
+        number = func.json_typeof(entry.c.value) == "number"
+        return case((number, cast(entry.c.value, Text)))
+    return case((entry.c.type == "integer", entry.c.value))
+
+
+def _is_likert_rating(raw: object) -> int | None:
+    value = json.loads(raw) if isinstance(raw, str) else raw
+    ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5
+    return value if ok else None  # type: ignore[return-value]
+
+
 def evaluation_results(session: Session, course: Course) -> EvaluationStatsOut:
-    """Per likert question the 1-5 distribution and mean; text answers, newest first."""
+    """Per likert question the 1-5 distribution and mean; text answers, newest first. Counted
+    in SQL (one pass over the responses' JSON), then only the newest responses are read."""
     questions = list(course.evaluation)
     likert = {q["id"]: [0, 0, 0, 0, 0] for q in questions if q.get("type") == "likert"}
     texts: dict[str, list[str]] = {q["id"]: [] for q in questions if q.get("type") != "likert"}
     text_totals = dict.fromkeys(texts, 0)
-    responses = 0
-    rows = session.exec(
-        select(EvaluationResponse.answers)
-        .where(col(EvaluationResponse.course_id) == course.id)
-        .order_by(col(EvaluationResponse.submitted_at).desc(), col(EvaluationResponse.id).desc())
-        .execution_options(yield_per=STREAM_BATCH)
-    )
-    for answers in rows:
-        responses += 1
-        for qid, value in (answers or {}).items():
-            if qid in likert:
-                if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5:
-                    likert[qid][value - 1] += 1
-            elif qid in texts and isinstance(value, str) and value.strip():
-                text_totals[qid] += 1
-                if len(texts[qid]) < TEXT_ANSWERS_SHOWN:
-                    texts[qid].append(value.strip())
+    r = EvaluationResponse
+    of_course = col(r.course_id) == course.id
+    responses = session.execute(
+        sql_select(func.count()).select_from(r).where(of_course)
+    ).scalar_one()
+    entry, nonblank = _answer_parts(session)
+    if responses and (likert or texts):
+        value = _likert_value(session, entry)
+        rated = case((entry.c.key.in_(list(likert)), value))
+        rows = session.execute(
+            sql_select(
+                entry.c.key,
+                rated,
+                func.count(),
+                func.sum(case((and_(entry.c.key.in_(list(texts)), nonblank), 1), else_=0)),
+            )
+            .select_from(r)
+            .join(entry, literal(True))
+            .where(of_course, entry.c.key.in_([*likert, *texts]))
+            .group_by(entry.c.key, rated)
+        ).all()
+        for key, raw, count, written in rows:
+            rating = _is_likert_rating(raw) if key in likert else None
+            if rating is not None:
+                likert[key][rating - 1] += int(count)
+            if key in text_totals:
+                text_totals[key] += int(written or 0)
+    _newest_texts(session, course, texts, text_totals)
     prompts = {q["id"]: str(q.get("prompt", "")) for q in questions}
     likert_out = []
     for qid, counts in likert.items():
@@ -422,41 +431,69 @@ def evaluation_results(session: Session, course: Course) -> EvaluationStatsOut:
     )
 
 
+def _newest_texts(
+    session: Session, course: Course, texts: dict[str, list[str]], totals: dict[str, int]
+) -> None:
+    """Fills ``texts`` with each question's newest non-blank answers (stripped), reading
+    responses newest first in growing batches until every question has what it can show."""
+    wanted = {q: min(n, TEXT_ANSWERS_SHOWN) for q, n in totals.items()}
+    r = EvaluationResponse
+    offset, batch = 0, TEXT_ANSWERS_SHOWN * 4
+    while any(len(texts[q]) < n for q, n in wanted.items()):
+        rows = session.exec(
+            select(r.answers)
+            .where(col(r.course_id) == course.id)
+            .order_by(col(r.submitted_at).desc(), col(r.id).desc())
+            .offset(offset)
+            .limit(batch)
+        ).all()
+        for answers in rows:
+            for qid, value in (answers or {}).items():
+                shown = texts.get(qid)
+                full = shown is None or len(shown) >= TEXT_ANSWERS_SHOWN
+                if not full and isinstance(value, str) and value.strip():
+                    texts[qid].append(value.strip())
+        if len(rows) < batch:
+            break
+        offset, batch = offset + batch, batch * 4
+
+
 # --- learners ----------------------------------------------------------------------------------
 
 
-def _learner_query(session: Session, course: Course) -> tuple[Select[Any], ColumnElement[str], int]:
-    """One row per enrolled learner with progress columns and a computed status."""
+def _learner_query(
+    session: Session, course: Course, users: Sequence[int] | None = None
+) -> tuple[Select[Any], ColumnElement[str], int]:
+    """One row per enrolled learner with progress columns and a computed status, from the
+    per-learner quiz summaries; ``users`` (user ids) narrows every part of it."""
     modules, final = _banks(session, course)
     module_ids = [b.id for b in modules]
     final_ids = [final.id] if final else []
-    is_passed = col(QuizAttempt.is_passed).is_(True)
+    lb = LearnerBankSummary
+    passed = col(lb.first_passed_at).is_not(None)
+
+    def only(column: Any) -> list[ColumnElement[bool]]:
+        return [] if users is None else [col(column).in_(users)]
+
     attempts = (
         sql_select(
-            col(QuizAttempt.user_id).label("user_id"),
-            func.count(
-                distinct(
-                    case(
-                        (
-                            and_(is_passed, col(QuizAttempt.bank_id).in_(module_ids)),
-                            col(QuizAttempt.bank_id),
-                        )
-                    )
-                )
-            ).label("modules_passed"),
-            func.max(
-                case((and_(is_passed, col(QuizAttempt.bank_id).in_(final_ids)), 1), else_=0)
-            ).label("final_passed"),
-            func.count(col(QuizAttempt.submitted_at)).label("attempts"),
-            func.max(col(QuizAttempt.submitted_at)).label("last_at"),
+            col(lb.user_id).label("user_id"),
+            func.sum(case((and_(passed, col(lb.bank_id).in_(module_ids)), 1), else_=0)).label(
+                "modules_passed"
+            ),
+            func.max(case((and_(passed, col(lb.bank_id).in_(final_ids)), 1), else_=0)).label(
+                "final_passed"
+            ),
+            func.sum(col(lb.attempts)).label("attempts"),
+            func.max(col(lb.last_submitted_at)).label("last_at"),
         )
-        .where(col(QuizAttempt.bank_id).in_(module_ids + final_ids))
-        .group_by(col(QuizAttempt.user_id))
+        .where(col(lb.bank_id).in_(module_ids + final_ids), *only(lb.user_id))
+        .group_by(col(lb.user_id))
         .subquery()
     )
     evaluated = (
         sql_select(col(EvaluationResponse.user_id).label("user_id"))
-        .where(col(EvaluationResponse.course_id) == course.id)
+        .where(col(EvaluationResponse.course_id) == course.id, *only(EvaluationResponse.user_id))
         .subquery()
     )
     certified = (
@@ -467,6 +504,7 @@ def _learner_query(session: Session, course: Course) -> tuple[Select[Any], Colum
             col(Certificate.course_id) == course.id,
             col(Certificate.revoked_at).is_(None),
             col(Certificate.superseded_by_id).is_(None),
+            *only(Certificate.user_id),
         )
         .group_by(col(Certificate.user_id))
         .subquery()
@@ -496,26 +534,36 @@ def _learner_query(session: Session, course: Course) -> tuple[Select[Any], Colum
         .outerjoin(attempts, attempts.c.user_id == Enrollment.user_id)
         .outerjoin(evaluated, evaluated.c.user_id == Enrollment.user_id)
         .outerjoin(certified, certified.c.user_id == Enrollment.user_id)
-        .where(col(Enrollment.course_id) == course.id)
+        .where(col(Enrollment.course_id) == course.id, *only(Enrollment.user_id))
     )
     return stmt, status, len(modules)
 
 
-def _filtered(session: Session, course: Course, status: str, query: str) -> tuple[Select[Any], int]:
+def _check_status(status: str) -> None:
     if status and status not in LEARNER_STATUSES:
         raise UnknownLearnerStatus(
             f"unknown status {status!r}; use one of: " + ", ".join(LEARNER_STATUSES)
         )
-    stmt, status_expr, modules_total = _learner_query(session, course)
-    if status:
-        stmt = stmt.where(status_expr == status)
+
+
+def _name_filter(stmt: Select[Any], query: str) -> Select[Any]:
     query = query.strip().lower()[:100]
     if query:
         pattern = f"%{query}%"
         stmt = stmt.where(
             or_(func.lower(User.full_name).like(pattern), func.lower(User.email).like(pattern))
         )
-    return stmt, modules_total
+    return stmt
+
+
+def _filtered(
+    session: Session, course: Course, status: str, query: str, users: Sequence[int] | None = None
+) -> tuple[Select[Any], int]:
+    _check_status(status)
+    stmt, status_expr, modules_total = _learner_query(session, course, users)
+    if status:
+        stmt = stmt.where(status_expr == status)
+    return _name_filter(stmt, query), modules_total
 
 
 def _row_out(row: Sequence[Any], modules_total: int) -> LearnerRowOut:
@@ -557,14 +605,35 @@ def learners(
     per_page: int = 50,
 ) -> LearnerPageOut:
     """One page of enrolled learners, filtered by status and name/email; raises Invalid."""
-    stmt, modules_total = _filtered(session, course, status, query)
-    total = session.execute(sql_select(func.count()).select_from(stmt.subquery())).scalar_one()
+    _check_status(status)
     page = max(page, 1)
-    rows = session.execute(
-        stmt.order_by(col(User.full_name), col(User.id))
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
+    order = (col(User.full_name), col(User.id))
+    if status:
+        stmt, modules_total = _filtered(session, course, status, query)
+        total = session.execute(sql_select(func.count()).select_from(stmt.subquery())).scalar_one()
+        rows = session.execute(
+            stmt.order_by(*order).offset((page - 1) * per_page).limit(per_page)
+        ).all()
+    else:
+        # Without a status filter the page is chosen from enrolment and name alone, and only
+        # its learners' progress is read: the cost does not grow with the course.
+        enrolled = _name_filter(
+            sql_select(col(Enrollment.user_id))
+            .join(User, col(User.id) == Enrollment.user_id)
+            .where(col(Enrollment.course_id) == course.id),
+            query,
+        )
+        total = session.execute(
+            sql_select(func.count()).select_from(enrolled.subquery())
+        ).scalar_one()
+        page_ids = [
+            int(uid)
+            for uid in session.execute(
+                enrolled.order_by(*order).offset((page - 1) * per_page).limit(per_page)
+            ).scalars()
+        ]
+        stmt, modules_total = _filtered(session, course, "", "", page_ids)
+        rows = session.execute(stmt.order_by(*order)).all()
     return LearnerPageOut(
         rows=[_row_out(r, modules_total) for r in rows],
         total=int(total),

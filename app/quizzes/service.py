@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from app.accounts.models import User
+from app.analytics import summaries as analytics_summaries
 from app.audit import service as audit
 from app.core.clock import as_utc
 from app.core.db import rowcount
@@ -288,6 +289,7 @@ def submit_attempt(
     if items:
         # One narrow row per question, in this transaction, so item analysis never reads JSON.
         session.execute(insert(QuizItemResponse), items)
+    analytics_summaries.record_submission(session, attempt, items, passed=graded.passed, now=now)
     session.refresh(attempt)
     audit.record(
         session,

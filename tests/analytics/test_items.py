@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import select
 
 from app.analytics import service as analytics
+from app.analytics import summaries
 from app.analytics.items import ItemAccumulator, OptionCount, pearson
 from app.core.clock import utcnow
 from app.courses import service as courses
@@ -151,21 +152,26 @@ def _chosen(question, answer):
 
 
 def _add_item_rows(session, attempt, scores):
-    """What quizzes.submit_attempt writes at grading, for an attempt made by hand."""
-    for q in attempt.snapshot:
-        session.add(
-            QuizItemResponse(
-                attempt_id=attempt.id,
-                bank_id=attempt.bank_id,
-                quiz_version_id=attempt.quiz_version_id,
-                question_id=q["id"],
-                chosen=_chosen(q, attempt.answers.get(q["id"])),
-                is_correct=bool(scores[q["id"]]),
-                attempt_score=round(attempt.score, 4),
-                item_count=len(attempt.snapshot),
-                submitted_at=attempt.submitted_at,
-            )
-        )
+    """What quizzes.submit_attempt writes at grading, for an attempt made by hand: the item
+    rows and their place in the analytics summaries."""
+    items = [
+        {
+            "attempt_id": attempt.id,
+            "bank_id": attempt.bank_id,
+            "quiz_version_id": attempt.quiz_version_id,
+            "question_id": q["id"],
+            "chosen": _chosen(q, attempt.answers.get(q["id"])),
+            "is_correct": bool(scores[q["id"]]),
+            "attempt_score": round(attempt.score, 4),
+            "item_count": len(attempt.snapshot),
+            "submitted_at": attempt.submitted_at,
+        }
+        for q in attempt.snapshot
+    ]
+    session.add_all(QuizItemResponse(**item) for item in items)
+    summaries.record_submission(
+        session, attempt, items, passed=attempt.is_passed, now=attempt.submitted_at
+    )
 
 
 def _by_hand(question_id):

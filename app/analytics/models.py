@@ -1,0 +1,70 @@
+"""Analytics summaries: running totals kept up to date by every graded submission
+(``summaries.record_submission``, in the grading transaction), so the course report reads a
+row per question, learner-quiz or quiz instead of every attempt."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index
+from sqlmodel import Field, SQLModel
+
+from app.core.db import UTCDateTime
+
+
+class ItemGroupSums(SQLModel, table=True):
+    """Item responses of one question in one quiz version, grouped by the options chosen and by
+    the attempt's number of questions. The rest score of a response is ``rest`` points (the
+    attempt's other questions answered right) over ``item_count - 1``; keeping the point sums
+    as integers per item count makes every total exact and independent of the order in which
+    submissions arrive, so the point-biserial is computed from exact Σy, Σxy and Σy²."""
+
+    __tablename__ = "analytics_item_group"
+    __table_args__ = (Index("ix_analytics_item_group_bank_id", "bank_id"),)
+
+    quiz_version_id: int = Field(
+        foreign_key="quiz_version.id", primary_key=True, ondelete="CASCADE"
+    )
+    question_id: str = Field(primary_key=True, max_length=100)
+    item_count: int = Field(primary_key=True)
+    # Positions in the authored question as quiz_item_response.chosen; "" when none was chosen.
+    chosen: str = Field(primary_key=True, max_length=100)
+    bank_id: int = Field(foreign_key="quiz_bank.id", ondelete="CASCADE")
+    responses: int = Field(sa_type=BigInteger)
+    correct: int = Field(sa_type=BigInteger)  # Σx
+    rest: int = Field(sa_type=BigInteger)  # Σ rest points
+    rest_x: int = Field(sa_type=BigInteger)  # Σ x · rest points
+    rest_sq: int = Field(sa_type=BigInteger)  # Σ (rest points)²
+
+
+class LearnerBankSummary(SQLModel, table=True):
+    """One learner's submitted attempts at one quiz; the row appears with the first submission.
+    ``first_started_at`` is the learner's earliest start at this quiz (submitted or not) and
+    ``seconds_to_pass`` runs from it to the first passing submission, indexed per quiz so the
+    median is read by position instead of by sorting every learner."""
+
+    __tablename__ = "analytics_learner_bank"
+    __table_args__ = (
+        Index("ix_analytics_learner_bank_bank_seconds", "bank_id", "seconds_to_pass"),
+    )
+
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    bank_id: int = Field(foreign_key="quiz_bank.id", primary_key=True, ondelete="CASCADE")
+    attempts: int  # submitted
+    passed_attempts: int
+    first_started_at: datetime = Field(sa_type=UTCDateTime)
+    first_passed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    seconds_to_pass: float | None = None
+    last_submitted_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class BankTotals(SQLModel, table=True):
+    """Per quiz: learners who submitted, submitted attempts, attempts numbered 1 and how many of
+    those passed, and learners who passed."""
+
+    __tablename__ = "analytics_bank_total"
+
+    bank_id: int = Field(foreign_key="quiz_bank.id", primary_key=True, ondelete="CASCADE")
+    learners: int = Field(sa_type=BigInteger)
+    submitted: int = Field(sa_type=BigInteger)
+    first_attempts: int = Field(sa_type=BigInteger)
+    first_passed: int = Field(sa_type=BigInteger)
+    passed: int = Field(sa_type=BigInteger)

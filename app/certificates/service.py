@@ -584,6 +584,21 @@ def _verdict(
     )
 
 
+def _anonymised(session: Session, cert: Certificate, *, now: datetime) -> VerifyOut:
+    """A record kept past its retention period for a deleted account: the name and the signed
+    token are erased, so only the course, dates and status can be confirmed."""
+    record = public_record(session, cert, now=now)
+    return VerifyOut(
+        valid=False,
+        status=record.status if record.status != VALID else EXPIRED,
+        reason=(
+            "this record was anonymised after the retention period (the learner deleted the "
+            "account); the learner's own copy of the certificate can still be verified"
+        ),
+        certificate=record,
+    )
+
+
 def verify_token(session: Session, token: str, *, now: datetime, settings: Settings) -> VerifyOut:
     """Checks the signature against our published keys, then the certificate's current status."""
     return verify_items(session, [token], now=now, settings=settings)[0][1]
@@ -603,7 +618,7 @@ def verify_items(
     texts = [item.strip() for item in items]
     wanted = {c for t in texts if t.count(".") != 2 and (c := codes.normalize_code(t))}
     stored = _load_by_code(session, wanted)
-    checks: list[signing.Verification | str] = []
+    checks: list[signing.Verification | Certificate | str] = []
     for text in texts:
         if text.count(".") == 2:
             checks.append(signing.verify_token(text, keys, now=now))
@@ -612,6 +627,8 @@ def verify_items(
         cert = stored.get(normal) if normal else None
         if cert is None:
             checks.append(f"no certificate {text!r}")
+        elif not cert.token:
+            checks.append(cert)  # anonymised after the retention period: no token kept
         else:
             checks.append(signing.verify_token(cert.token, keys, now=now))
     signed = {
@@ -624,6 +641,8 @@ def verify_items(
     for item, check in zip(items, checks, strict=True):
         if isinstance(check, str):
             results.append((item, VerifyOut(valid=False, status=INVALID, reason=check)))
+        elif isinstance(check, Certificate):
+            results.append((item, _anonymised(session, check, now=now)))
         else:
             results.append((item, _verdict(session, check, now=now, known=known)))
     return results

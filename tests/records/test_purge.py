@@ -49,6 +49,11 @@ def test_only_deleted_accounts_certificates_older_than_six_years_are_anonymised(
     assert record["learner_name"] == "Deleted account"
     page = client.get(f"/verify/{old_deleted.code}")
     assert page.status_code == 200 and "Sam Former" not in page.text
+    assert "anonymised after the retention period" in page.text
+    verdict = client.post("/api/v1/verify/batch", json={"items": [old_deleted.code]}).json()
+    assert verdict["results"][0]["valid"] is False
+    assert verdict["results"][0]["status"] == "expired"
+    assert "anonymised after the retention period" in verdict["results"][0]["reason"]
     entry = session.exec(
         select(AuditEntry)
         .where(AuditEntry.action == "records.purge")

@@ -1,12 +1,15 @@
 """Engine, sessions and column types shared by every feature."""
 
+import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from app.core.clock import as_utc
@@ -21,6 +24,7 @@ SQLModel.metadata.naming_convention = {
 }
 metadata: MetaData = SQLModel.metadata
 WRITE_OPTION = "lms_write_transaction"
+SQLITE_BUSY_TIMEOUT_S = 30
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -41,11 +45,113 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else as_utc(value)
 
 
+class WriterLock:
+    """This process's queue for one SQLite file's write lock.
+
+    SQLite lets one transaction write at a time. A connection that finds the file locked sleeps
+    in the busy handler, whose sleeps grow to 100 ms, so under steady writes an unlucky writer
+    polls for seconds while newer ones get in first. Writers of one process therefore wait here,
+    on a threading.Lock taken before BEGIN IMMEDIATE: they wake as soon as the holder's
+    transaction ends. Writers in other processes still meet SQLite's lock and busy_timeout."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.owner: int | None = None  # thread id of the acquirer, to refuse a self-deadlock
+
+    def acquire(self) -> bool:
+        """True once this thread holds the lock. False, without waiting, if this thread holds it
+        already (a second writer transaction inside the first: SQLite's busy_timeout then fails
+        it as before) or after busy_timeout (the caller falls back to SQLite's own wait)."""
+        me = threading.get_ident()
+        if self.owner == me:
+            return False
+        if not self.lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
+            return False
+        self.owner = me
+        return True
+
+    def release(self) -> None:
+        # The transaction may end on another thread (a session closed in the thread pool):
+        # threading.Lock, unlike RLock, may be released by any thread.
+        self.owner = None
+        self.lock.release()
+
+
+_WRITER_LOCKS: dict[str, WriterLock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def writer_lock(database: str) -> WriterLock:
+    """The one WriterLock of this process for a database file, however it is named."""
+    key = os.path.realpath(database)
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(key, WriterLock())
+
+
+def _reset_writer_locks_in_child() -> None:
+    # A forked child must not inherit a lock held by a thread that does not exist in it; the
+    # engines made before the fork keep their WriterLock objects, so reset those in place.
+    global _WRITER_LOCKS_GUARD
+    _WRITER_LOCKS_GUARD = threading.Lock()
+    for queue in _WRITER_LOCKS.values():
+        queue.lock, queue.owner = threading.Lock(), None
+
+
+os.register_at_fork(after_in_child=_reset_writer_locks_in_child)
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """pysqlite connection that gives back the process's writer lock once the transaction that
+    took it has ended, however it ends: commit, rollback (a failed request, the pool's reset on
+    check-in) or close (an invalidated connection). After COMMIT, not before, so the next
+    writer's BEGIN IMMEDIATE finds the file free instead of entering the busy handler."""
+
+    writer_lock: WriterLock | None = None
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_writer_lock()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_writer_lock()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_writer_lock()
+
+    def release_writer_lock(self) -> None:
+        held, self.writer_lock = self.writer_lock, None
+        if held is not None:
+            held.release()
+
+
+def _sqlite_file(database: str | None) -> str | None:
+    """The file behind a SQLite URL's database part; None for in-memory and URI databases."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+            url,
+            connect_args={
+                "check_same_thread": False,
+                "timeout": SQLITE_BUSY_TIMEOUT_S,
+                "factory": _SQLiteConnection,
+            },
+            **kwargs,
         )
+        database = _sqlite_file(engine.url.database)
+        queue = writer_lock(database) if database else None
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -54,16 +160,30 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _on_begin(conn: Any) -> None:
+        def _on_begin(conn: Connection) -> None:
             # Writers (see writer()) take the write lock up front with IMMEDIATE, so concurrent
-            # writers queue on busy_timeout instead of failing on a lock upgrade; readers use a
-            # plain BEGIN and run in parallel under WAL.
-            immediate = conn.get_execution_options().get(WRITE_OPTION)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            # writers queue instead of failing on a lock upgrade; readers use a plain BEGIN and
+            # run in parallel under WAL. Writers of this process queue on its WriterLock first.
+            # Savepoints (begin_nested) do not fire "begin", so nothing is taken twice.
+            if not conn.get_execution_options().get(WRITE_OPTION):
+                conn.exec_driver_sql("BEGIN")
+                return
+            dbapi_conn = conn.connection.dbapi_connection
+            raw = dbapi_conn if isinstance(dbapi_conn, _SQLiteConnection) else None
+            free = raw is not None and raw.writer_lock is None  # never take it twice
+            if queue is not None and raw is not None and free and queue.acquire():
+                raw.writer_lock = queue
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                # No transaction to end: nothing else would give the lock back.
+                if raw is not None:
+                    raw.release_writer_lock()
+                raise
 
         return engine
     # pool_recycle instead of pool_pre_ping: no extra round trip on every checkout.

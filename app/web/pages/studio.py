@@ -55,7 +55,15 @@ def _index(form: dict[str, str], name: str = "index") -> int:
     try:
         return int(form.get(name, ""))
     except ValueError as exc:
-        raise NotFound("no such question") from exc
+        raise NotFound("no such item") from exc
+
+
+def _optional_index(form: dict[str, str]) -> int | None:
+    return _index(form) if form.get("index", "") != "" else None
+
+
+def _offset(form: dict[str, str]) -> int:
+    return -1 if form.get("direction") == "up" else 1
 
 
 MESSAGES = {
@@ -71,6 +79,15 @@ MESSAGES = {
     "question-removed": "Question removed.",
     "file": "File saved.",
     "file-removed": "File removed.",
+    "prerequisites": "Prerequisites saved.",
+    "evaluation": "Evaluation question saved.",
+    "evaluation-order": "Evaluation order saved.",
+    "evaluation-removed": "Evaluation question removed.",
+    "approval": "Approval saved.",
+    "approval-order": "Approval order saved.",
+    "approval-removed": "Approval removed.",
+    "closing": "Closing page saved.",
+    "closing-removed": "Closing page removed from the draft.",
 }
 
 
@@ -144,12 +161,21 @@ def _course_page(
     course = studio.find_course(session, draft.course_slug)
     errors = studio.course_errors(check, draft)
     quiz_keys = {m.slug: m.quiz_path in draft.files for m in studio.modules(draft)}
+    try:
+        closing: studio.ClosingPage | None = studio.closing_page(draft)
+    except Invalid:
+        closing = None  # not a file name: the course page says so, the source editor fixes it
     context: dict[str, Any] = {
         "draft": draft,
         "course": course,
         "check": check,
         "form": studio.course_form(draft),
         "errors": errors.fields,
+        "list_errors": errors,
+        "prerequisites": studio.module_prerequisites(draft),
+        "evaluation": studio.course_items(draft, "evaluation"),
+        "approvals": studio.course_items(draft, "approvals"),
+        "closing": closing,
         "modules": studio.modules(draft),
         "quiz_keys": quiz_keys,
         "files": sorted(draft.files),
@@ -239,6 +265,24 @@ def remove_module(session: SessionDep, user: WebStaff, slug: str, module: str) -
     studio.remove_module(session, draft, module, now=now)
     session.commit()
     return _see_other(f"{_base(slug)}?saved=removed#modules")
+
+
+@router.post("/courses/{slug}/prerequisites", response_class=HTMLResponse)
+def save_prerequisites(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: WebStaff,
+    slug: str,
+    form: FormFields,
+) -> Response:
+    now = utcnow()
+    draft = studio.get_draft(session, user, slug, now=now)
+    studio.save_prerequisites(session, draft, form, now=now)
+    session.commit()
+    if studio.course_errors(_check(draft, settings), draft).prerequisites.with_errors:
+        return _course_page(request, session, settings, draft, 422)
+    return _see_other(f"{_base(slug)}?saved=prerequisites#prerequisites")
 
 
 @router.post("/courses/{slug}/publish", response_class=HTMLResponse)
@@ -501,6 +545,214 @@ def remove_question(
     studio.remove_question(session, draft, path, _index(form), now=now)
     session.commit()
     return _see_other(f"{_base(slug)}/quizzes/{module}?saved=question-removed")
+
+
+# --- course.yaml's evaluation questions and approvals -------------------------------------------
+
+_ITEM_PAGES: dict[studio.CourseList, tuple[str, str]] = {
+    "evaluation": ("studio/evaluation.html", "evaluation"),
+    "approvals": ("studio/approval.html", "approval"),
+}
+
+
+def _item_page(
+    request: Request,
+    settings: Settings,
+    draft: StudioDraft,
+    key: studio.CourseList,
+    index: int | None,
+    status: int = 200,
+) -> Response:
+    items = studio.course_items(draft, key)
+    if index is not None and not 0 <= index < len(items):
+        raise NotFound("no such item in course.yaml")
+    item = items[index] if index is not None else {}
+    errors = studio.course_errors(_check(draft, settings), draft)
+    item_errors = (errors.evaluation if key == "evaluation" else errors.approvals).get(index)
+    template, _ = _ITEM_PAGES[key]
+    return render(
+        request,
+        template,
+        status,
+        draft=draft,
+        index=index,
+        form=studio.evaluation_form(item) if key == "evaluation" else studio.approval_form(item),
+        errors=item_errors if index is not None else {},
+        bodies=studio.APPROVAL_BODIES,
+        evaluation_types=studio.EVALUATION_TYPES,
+    )
+
+
+def _save_item(
+    request: Request,
+    session: SessionDep,
+    settings: Settings,
+    user: User,
+    slug: str,
+    key: studio.CourseList,
+    form: dict[str, str],
+) -> Response:
+    now = utcnow()
+    draft = studio.get_draft(session, user, slug, now=now)
+    save = studio.save_evaluation_question if key == "evaluation" else studio.save_approval
+    index = save(session, draft, _optional_index(form), form, now=now)
+    session.commit()
+    errors = studio.course_errors(_check(draft, settings), draft)
+    if index in (errors.evaluation if key == "evaluation" else errors.approvals).with_errors:
+        return _item_page(request, settings, draft, key, index, 422)
+    return _see_other(f"{_base(slug)}?saved={_ITEM_PAGES[key][1]}#{key}")
+
+
+def _move_item(
+    session: SessionDep, user: User, slug: str, key: studio.CourseList, form: dict[str, str]
+) -> Response:
+    now = utcnow()
+    draft = studio.get_draft(session, user, slug, now=now)
+    studio.move_course_item(session, draft, key, _index(form), _offset(form), now=now)
+    session.commit()
+    return _see_other(f"{_base(slug)}?saved={_ITEM_PAGES[key][1]}-order#{key}")
+
+
+def _remove_item(
+    session: SessionDep, user: User, slug: str, key: studio.CourseList, form: dict[str, str]
+) -> Response:
+    now = utcnow()
+    draft = studio.get_draft(session, user, slug, now=now)
+    studio.remove_course_item(session, draft, key, _index(form), now=now)
+    session.commit()
+    return _see_other(f"{_base(slug)}?saved={_ITEM_PAGES[key][1]}-removed#{key}")
+
+
+@router.get("/courses/{slug}/evaluation", response_class=HTMLResponse)
+def evaluation_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: WebStaff,
+    slug: str,
+    index: int | None = None,
+) -> Response:
+    draft = studio.get_draft(session, user, slug, now=utcnow())
+    return _item_page(request, settings, draft, "evaluation", index)
+
+
+@router.post("/courses/{slug}/evaluation", response_class=HTMLResponse)
+def save_evaluation_question(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: WebStaff,
+    slug: str,
+    form: FormFields,
+) -> Response:
+    return _save_item(request, session, settings, user, slug, "evaluation", form)
+
+
+@router.post("/courses/{slug}/evaluation/move")
+def move_evaluation_question(
+    session: SessionDep, user: WebStaff, slug: str, form: FormFields
+) -> Response:
+    return _move_item(session, user, slug, "evaluation", form)
+
+
+@router.post("/courses/{slug}/evaluation/remove")
+def remove_evaluation_question(
+    session: SessionDep, user: WebStaff, slug: str, form: FormFields
+) -> Response:
+    return _remove_item(session, user, slug, "evaluation", form)
+
+
+@router.get("/courses/{slug}/approvals", response_class=HTMLResponse)
+def approval_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: WebStaff,
+    slug: str,
+    index: int | None = None,
+) -> Response:
+    draft = studio.get_draft(session, user, slug, now=utcnow())
+    return _item_page(request, settings, draft, "approvals", index)
+
+
+@router.post("/courses/{slug}/approvals", response_class=HTMLResponse)
+def save_approval(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: WebStaff,
+    slug: str,
+    form: FormFields,
+) -> Response:
+    return _save_item(request, session, settings, user, slug, "approvals", form)
+
+
+@router.post("/courses/{slug}/approvals/move")
+def move_approval(session: SessionDep, user: WebStaff, slug: str, form: FormFields) -> Response:
+    return _move_item(session, user, slug, "approvals", form)
+
+
+@router.post("/courses/{slug}/approvals/remove")
+def remove_approval(session: SessionDep, user: WebStaff, slug: str, form: FormFields) -> Response:
+    return _remove_item(session, user, slug, "approvals", form)
+
+
+# --- the closing page --------------------------------------------------------------------------
+
+
+def _closing_page(
+    request: Request, settings: Settings, draft: StudioDraft, status: int = 200
+) -> Response:
+    page = studio.closing_page(draft)
+    form = studio.closing_form(draft, page)
+    errors = studio.closing_errors(_check(draft, settings), draft, page)
+    return render(
+        request,
+        "studio/closing.html",
+        status,
+        draft=draft,
+        page=page,
+        form=form,
+        errors=errors.fields,
+        other=errors.other,
+        rendered=studio.preview(draft, form["body"]),
+        message=_message(request),
+    )
+
+
+@router.get("/courses/{slug}/closing", response_class=HTMLResponse)
+def closing_page(
+    request: Request, session: SessionDep, settings: SettingsDep, user: WebStaff, slug: str
+) -> Response:
+    draft = studio.get_draft(session, user, slug, now=utcnow())
+    return _closing_page(request, settings, draft)
+
+
+@router.post("/courses/{slug}/closing", response_class=HTMLResponse)
+def save_closing(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: WebStaff,
+    slug: str,
+    form: FormFields,
+) -> Response:
+    now = utcnow()
+    draft = studio.get_draft(session, user, slug, now=now)
+    page = studio.save_closing(session, draft, form, now=now)
+    session.commit()
+    if studio.closing_errors(_check(draft, settings), draft, page).has_errors:
+        return _closing_page(request, settings, draft, 422)
+    return _see_other(f"{_base(slug)}/closing?saved=closing")
+
+
+@router.post("/courses/{slug}/closing/remove")
+def remove_closing(session: SessionDep, user: WebStaff, slug: str) -> Response:
+    now = utcnow()
+    draft = studio.get_draft(session, user, slug, now=now)
+    studio.remove_closing(session, draft, now=now)
+    session.commit()
+    return _see_other(f"{_base(slug)}?saved=closing-removed#closing")
 
 
 # --- any file as text --------------------------------------------------------------------------

@@ -1197,7 +1197,7 @@ def approval_form(item: Mapping[str, Any]) -> dict[str, Any]:
         {"key": key, "label": label, "is_checked": key in written}
         for key, label in PROFESSIONS.items()
     ] + [
-        {"key": key, "label": f"{key} (unknown profession)", "is_checked": True}
+        {"key": key, "label": "unknown profession", "is_checked": True}
         for key in dict.fromkeys(written)
         if key not in PROFESSIONS
     ]

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
-from sqlalchemy import delete, func, update
+from sqlalchemy import BindParameter, ColumnElement, bindparam, delete, func, update
 from sqlmodel import Session, col, select
 
 from app.accounts.errors import (
@@ -334,13 +334,22 @@ def set_site_setting(session: Session, key: str, value: str) -> None:
 
 def is_mfa_required(session: Session, user: User) -> bool:
     """Whether this user's role must use a second factor (admin setting)."""
-    if user.role == Role.learner:
+    return _mfa_required(session, user.role)
+
+
+def _mfa_required(session: Session, role: Role) -> bool:
+    if role == Role.learner:
         return False
     return get_site_setting(session, MFA_REQUIRED_FOR_STAFF, "false") == "true"
 
 
 def needs_mfa_setup(session: Session, user: User) -> bool:
-    return is_mfa_required(session, user) and not user.is_totp_enabled
+    return mfa_setup_missing(session, user.role, is_totp_enabled=user.is_totp_enabled)
+
+
+def mfa_setup_missing(session: Session, role: Role, *, is_totp_enabled: bool) -> bool:
+    """needs_mfa_setup from the two fields it reads (see SignedIn)."""
+    return not is_totp_enabled and _mfa_required(session, role)
 
 
 # --- browser sessions ----------------------------------------------------------------------
@@ -365,17 +374,57 @@ def start_web_session(
     return raw
 
 
+def _live_session(
+    digest: str | BindParameter[str], now: datetime | BindParameter[datetime]
+) -> tuple[ColumnElement[bool], ...]:
+    """The one definition of a usable browser session: the row exists (sign-out deletes it),
+    has not expired, and its user is active."""
+    return (
+        col(WebSession.id) == digest,
+        col(WebSession.expires_at) > now,
+        col(User.is_active).is_(True),
+    )
+
+
 def find_web_session(
     session: Session, raw: str, *, now: datetime
 ) -> tuple[WebSession, User] | None:
     row = session.exec(
         select(WebSession, User)
         .join(User, col(User.id) == WebSession.user_id)
-        .where(WebSession.id == token_digest(raw), col(WebSession.expires_at) > now)
+        .where(*_live_session(token_digest(raw), now))
     ).first()
-    if row is None or not row[1].is_active:
+    return None if row is None else (row[0], row[1])
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A live browser session's user as check_web_session sees it: who, and what to check."""
+
+    user_id: int
+    role: Role
+    is_mfa_pending: bool
+    is_totp_enabled: bool
+
+
+# Built once: SQLAlchemy then reuses its compiled form, and no entities are loaded. Checked on
+# every signed-in page view, so it is one indexed lookup of a few columns.
+_CHECK_SESSION = (
+    select(User.id, User.role, WebSession.is_mfa_pending, User.is_totp_enabled)
+    .join_from(WebSession, User, col(User.id) == WebSession.user_id)
+    .where(*_live_session(bindparam("digest"), bindparam("now")))
+)
+
+
+def check_web_session(session: Session, raw: str, *, now: datetime) -> SignedIn | None:
+    """find_web_session's answer in a few columns (same rule, no entities); None if unusable."""
+    row = session.connection().execute(_CHECK_SESSION, {"digest": token_digest(raw), "now": now})
+    found = row.first()
+    if found is None:
         return None
-    return row[0], row[1]
+    return SignedIn(
+        user_id=found[0], role=found[1], is_mfa_pending=found[2], is_totp_enabled=found[3]
+    )
 
 
 def complete_mfa(session: Session, web_session: WebSession) -> None:

@@ -3,7 +3,8 @@
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import BindParameter, and_, bindparam, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, func, select
@@ -13,6 +14,7 @@ from app.certificates import service as certificates
 from app.courses.errors import CourseNotFound, ModuleLocked, ModuleNotFound, NotEnrolled
 from app.courses.models import Course, CourseStatus, Enrollment, Module, ModuleVersion, ModuleVisit
 from app.quizzes import service as quizzes
+from app.quizzes.models import QuizAttempt, QuizBank
 
 LOCKED, AVAILABLE, PASSED, SUBMITTED = "locked", "available", "passed", "submitted"
 # A page view counts toward time-on-module only up to this gap (a tab left open is not study).
@@ -142,14 +144,18 @@ def active_modules(session: Session, course: Course) -> list[tuple[Module, Modul
     key = (course.id, course.version, course.content_hash, course.updated_at.isoformat())
     cached = _STRUCTURE_CACHE.get(key)
     if cached is None:
-        cached = _load_active_modules(session, course)
+        with _detached_loader(session) as loader:
+            cached = _load_active_modules(loader, course)
         if len(_STRUCTURE_CACHE) > 256:
             _STRUCTURE_CACHE.clear()
         _STRUCTURE_CACHE[key] = cached
-        for module, version in cached:
-            session.expunge(module)
-            session.expunge(version)
     return cached
+
+
+def _detached_loader(session: Session) -> Session:
+    """A Session on the caller's connection and transaction with its own identity map: what
+    it loads is cached per process (shared, read only) without detaching the caller's objects."""
+    return Session(bind=session.connection(), expire_on_commit=False)
 
 
 def _load_active_modules(session: Session, course: Course) -> list[tuple[Module, ModuleVersion]]:
@@ -169,15 +175,7 @@ def progress(session: Session, user: User | None, course: Course) -> CourseProgr
     modules = active_modules(session, course)
     enrollment = find_enrollment(session, user, course) if user else None
     passed = quizzes.passed_bank_keys(session, user, course) if user else set()
-    titles = {m.slug: v.title for m, v in modules}
-    states: list[ModuleState] = []
-    for module, version in modules:
-        if module.slug in passed:
-            state, missing = PASSED, []
-        else:
-            missing = [titles.get(p, p) for p in module.prerequisites if p not in passed]
-            state = LOCKED if missing or enrollment is None else AVAILABLE
-        states.append(ModuleState(module=module, version=version, state=state, missing=missing))
+    states = _module_states(modules, passed, is_enrolled=enrollment is not None)
     all_passed = all(s.state == PASSED for s in states)
     if "final" in passed:
         final_state = PASSED
@@ -195,6 +193,23 @@ def progress(session: Session, user: User | None, course: Course) -> CourseProgr
         evaluation_state=evaluation_state,
         certificate_code=_certificate_code(session, user, course),
     )
+
+
+def _module_states(
+    modules: list[tuple[Module, ModuleVersion]], passed: set[str], *, is_enrolled: bool
+) -> list[ModuleState]:
+    """The gating rule: passed from passed attempts; otherwise locked until every prerequisite
+    is passed (and for anyone not enrolled), else available."""
+    titles = {m.slug: v.title for m, v in modules}
+    states: list[ModuleState] = []
+    for module, version in modules:
+        if module.slug in passed:
+            state, missing = PASSED, []
+        else:
+            missing = [titles.get(p, p) for p in module.prerequisites if p not in passed]
+            state = LOCKED if missing or not is_enrolled else AVAILABLE
+        states.append(ModuleState(module=module, version=version, state=state, missing=missing))
+    return states
 
 
 def _certificate_code(session: Session, user: User | None, course: Course) -> str | None:
@@ -216,16 +231,25 @@ def require_module_open(
 ) -> ModuleState:
     """The module if the learner may open it; raises NotEnrolled or ModuleLocked with next steps."""
     state = module_state(progress_, module_slug)
-    if is_staff(viewer):
-        return state
-    if progress_.enrollment is None:
-        raise NotEnrolled("enrol in the course first", next=f"/courses/{progress_.course.slug}")
+    _require_open(
+        progress_.course,
+        state,
+        as_staff=is_staff(viewer),
+        is_enrolled=progress_.enrollment is not None,
+    )
+    return state
+
+
+def _require_open(course: Course, state: ModuleState, *, as_staff: bool, is_enrolled: bool) -> None:
+    if as_staff:
+        return
+    if not is_enrolled:
+        raise NotEnrolled("enrol in the course first", next=f"/courses/{course.slug}")
     if state.state == LOCKED:
         raise ModuleLocked(
             "this module is locked: first pass " + ", ".join(state.missing),
             missing=state.missing,
         )
-    return state
 
 
 @dataclass
@@ -261,24 +285,42 @@ def read_module(
             ModuleVisit.user_id == user.id, ModuleVisit.module_id == state.module.id
         )
     ).first()
-    moved = enrollment.last_module_id != state.module.id
-    stale = enrollment.last_seen_at is None or (now - enrollment.last_seen_at).total_seconds() >= (
-        NOTE_EVERY_SECONDS
+    note = _reading_note(
+        user.id,
+        state.module.id,
+        enrollment_id=enrollment.id,
+        last_module_id=enrollment.last_module_id,
+        last_seen_at=enrollment.last_seen_at,
+        visit_id=visit.id if visit else None,
+        visit_last_seen=visit.last_seen_at if visit else None,
+        now=now,
     )
-    gap = int((now - visit.last_seen_at).total_seconds()) if visit else 0
-    if not (moved or stale or visit is None or gap >= NOTE_EVERY_SECONDS):
-        return progress_, state, None
-    return (
-        progress_,
-        state,
-        ReadingNote(
-            enrollment_id=enrollment.id,
-            module_id=state.module.id,
-            user_id=user.id,
-            visit_id=visit.id if visit else None,
-            visit_last_seen=visit.last_seen_at if visit else None,
-            add_seconds=gap if 0 < gap <= MAX_VISIT_GAP_SECONDS else 0,
-        ),
+    return progress_, state, note
+
+
+def _reading_note(
+    user_id: int,
+    module_id: int,
+    *,
+    enrollment_id: int,
+    last_module_id: int | None,
+    last_seen_at: datetime | None,
+    visit_id: int | None,
+    visit_last_seen: datetime | None,
+    now: datetime,
+) -> ReadingNote | None:
+    moved = last_module_id != module_id
+    stale = last_seen_at is None or (now - last_seen_at).total_seconds() >= NOTE_EVERY_SECONDS
+    gap = int((now - visit_last_seen).total_seconds()) if visit_last_seen is not None else 0
+    if not (moved or stale or visit_id is None or gap >= NOTE_EVERY_SECONDS):
+        return None
+    return ReadingNote(
+        enrollment_id=enrollment_id,
+        module_id=module_id,
+        user_id=user_id,
+        visit_id=visit_id,
+        visit_last_seen=visit_last_seen,
+        add_seconds=gap if 0 < gap <= MAX_VISIT_GAP_SECONDS else 0,
     )
 
 
@@ -313,6 +355,154 @@ def save_reading(session: Session, note: ReadingNote, *, now: datetime) -> None:
         )
         .values(seconds_on_page=ModuleVisit.seconds_on_page + note.add_seconds, last_seen_at=now)
     )
+
+
+# --- the module reader (the most requested page) -------------------------------------------
+
+
+@dataclass
+class ModuleView:
+    """What the module reader shows a learner, and what the view should write (see read_module)."""
+
+    course: Course  # shared per process: read only
+    modules: list[ModuleState]
+    state: ModuleState  # with html
+    note: ReadingNote | None
+
+    @property
+    def cache_key(self) -> tuple[object, ...]:
+        """Everything the page depends on besides the viewer: the course's content version
+        (content is immutable per version) and every module's state for this learner."""
+        return (_course_key(self.course), self.state.module.id, *(m.state for m in self.modules))
+
+
+# One statement for the per-learner part of a module view: the course's identity and content
+# version (the structure itself comes from the per-process cache), the enrollment, the passed
+# banks, and the visit of this module. Built once so its compiled form is reused. The passed
+# keys are the rule of quizzes.passed_bank_keys (a bank is passed once any attempt passed it);
+# tests/courses/test_service.py checks that both agree.
+_UID: BindParameter[int] = bindparam("user_id")
+_PASSED_KEYS = (
+    sa_select(func.aggregate_strings(col(QuizBank.key), ","))
+    .select_from(QuizAttempt)
+    .join(QuizBank, col(QuizBank.id) == QuizAttempt.bank_id)
+    .where(
+        col(QuizBank.course_id) == Course.id,
+        col(QuizAttempt.user_id) == _UID,
+        col(QuizAttempt.is_passed).is_(True),
+    )
+    .scalar_subquery()
+)
+_OPEN_MODULE = (
+    sa_select(
+        col(Course.id),
+        col(Course.status),
+        col(Course.version),
+        col(Course.content_hash),
+        col(Course.updated_at),
+        col(Enrollment.id),
+        col(Enrollment.last_module_id),
+        col(Enrollment.last_seen_at),
+        col(ModuleVisit.id),
+        col(ModuleVisit.last_seen_at),
+        _PASSED_KEYS,
+    )
+    .select_from(Course)
+    .outerjoin(
+        Enrollment,
+        and_(col(Enrollment.course_id) == Course.id, col(Enrollment.user_id) == _UID),
+    )
+    .outerjoin(
+        Module,
+        and_(
+            col(Module.course_id) == Course.id,
+            col(Module.slug) == bindparam("module"),
+            col(Module.is_active),
+        ),
+    )
+    .outerjoin(
+        ModuleVisit,
+        and_(col(ModuleVisit.module_id) == Module.id, col(ModuleVisit.user_id) == _UID),
+    )
+    .where(col(Course.slug) == bindparam("slug"))
+)
+# Detached courses by content version (see _STRUCTURE_CACHE), and module HTML by version row
+# (a ModuleVersion is never updated: new content is a new row).
+_COURSE_CACHE: dict[tuple[int, int, str, str], Course] = {}
+_HTML_CACHE: dict[tuple[int, str], str] = {}
+
+
+def _course_key(course: Course) -> tuple[int, int, str, str]:
+    assert course.id is not None  # noqa: S101
+    return (course.id, course.version, course.content_hash, course.updated_at.isoformat())
+
+
+def open_module(
+    session: Session, user_id: int, role: Role, slug: str, module_slug: str, *, now: datetime
+) -> ModuleView:
+    """get_course + read_module for the module reader in one statement plus per-process
+    caches of versioned content; the same rules and errors (CourseNotFound, ModuleNotFound,
+    NotEnrolled, ModuleLocked). Reads only; the note is for save_reading."""
+    row = (
+        session.connection()
+        .execute(_OPEN_MODULE, {"slug": slug, "module": module_slug, "user_id": user_id})
+        .first()
+    )
+    as_staff = role in (Role.instructor, Role.admin)
+    if row is None or (row[1] != CourseStatus.published and not as_staff):
+        raise CourseNotFound(f"no course {slug!r}")
+    course_id, _, version, content_hash, updated_at, enrollment_id, *reading, passed_keys = row
+    assert course_id is not None  # noqa: S101
+    course = _COURSE_CACHE.get((course_id, version, content_hash, updated_at.isoformat()))
+    if course is None:
+        course = _load_course(session, course_id)
+    passed = set(passed_keys.split(",")) if passed_keys else set()
+    is_enrolled = enrollment_id is not None
+    modules = _module_states(active_modules(session, course), passed, is_enrolled=is_enrolled)
+    state = next((m for m in modules if m.module.slug == module_slug), None)
+    if state is None:
+        raise ModuleNotFound(f"no module {module_slug!r} in this course")
+    _require_open(course, state, as_staff=as_staff, is_enrolled=is_enrolled)
+    state.html = _module_html(session, state.version)
+    note = None
+    if enrollment_id is not None:
+        assert state.module.id is not None  # noqa: S101
+        last_module_id, last_seen_at, visit_id, visit_last_seen = reading
+        note = _reading_note(
+            user_id,
+            state.module.id,
+            enrollment_id=enrollment_id,
+            last_module_id=last_module_id,
+            last_seen_at=last_seen_at,
+            visit_id=visit_id,
+            visit_last_seen=visit_last_seen,
+            now=now,
+        )
+    return ModuleView(course=course, modules=modules, state=state, note=note)
+
+
+def _load_course(session: Session, course_id: int) -> Course:
+    with _detached_loader(session) as loader:
+        course = loader.get(Course, course_id)
+    if course is None:  # deleted since the statement above (PostgreSQL: read committed)
+        raise CourseNotFound("no such course")
+    if len(_COURSE_CACHE) > 64:
+        _COURSE_CACHE.clear()
+    # Under its own key: if an import landed in between, this is already the newer version.
+    _COURSE_CACHE[_course_key(course)] = course
+    return course
+
+
+def _module_html(session: Session, version: ModuleVersion) -> str:
+    assert version.id is not None  # noqa: S101
+    key = (version.id, version.content_hash)
+    html = _HTML_CACHE.get(key)
+    if html is None:
+        html = session.exec(select(ModuleVersion.html).where(ModuleVersion.id == version.id)).one()
+        if len(_HTML_CACHE) > 256:
+            _HTML_CACHE.clear()
+        _HTML_CACHE[key] = html
+    return html
 
 
 def enrolled_courses(session: Session, user: User) -> list[CourseProgress]:

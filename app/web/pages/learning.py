@@ -11,7 +11,14 @@ from starlette.concurrency import run_in_threadpool
 from app.accounts.models import User
 from app.certificates import service as certificates
 from app.core.clock import utcnow
-from app.core.deps import OptionalWebUser, SessionDep, SettingsDep, WebUser
+from app.core.deps import (
+    OptionalWebUser,
+    SessionDep,
+    SettingsDep,
+    WebUser,
+    find_web_session,
+    signed_in_reader,
+)
 from app.core.errors import DomainError, NotFound
 from app.core.settings import Settings
 from app.courses import service as courses
@@ -23,6 +30,7 @@ from app.quizzes import grading
 from app.quizzes import service as quizzes
 from app.quizzes.errors import AlreadySubmitted
 from app.quizzes.models import QuizAttempt
+from app.web.page_cache import render_cached
 from app.web.templating import render
 
 router = APIRouter()
@@ -103,26 +111,34 @@ def enroll(session: SessionDep, user: WebUser, slug: str) -> Response:
 
 
 @router.get("/courses/{slug}/modules/{module}", response_class=HTMLResponse)
-def module_page(
-    request: Request, session: SessionDep, user: WebUser, slug: str, module: str
-) -> Response:
-    course = courses.get_course(session, slug, viewer=user)
+def module_page(request: Request, session: SessionDep, slug: str, module: str) -> Response:
+    # The most requested page. It checks the sign-in itself (signed_in_reader: web_user's
+    # checks, a fresh database read every time) so that the check, the page's one statement
+    # and the rendering share a single thread-pool hop; the page is cached per content version
+    # and module states (page_cache).
+    reader = signed_in_reader(request, session)
     now = utcnow()
-    progress, state, note = courses.read_module(session, user, course, module, now=now)
+    try:
+        view = courses.open_module(session, reader.user_id, reader.role, slug, module, now=now)
+    except DomainError:
+        find_web_session(request, session)  # so the error page shows who is signed in
+        raise
     session.commit()  # ends the read; the rare write below is its own short transaction
-    if note is not None:
-        courses.save_reading(session, note, now=now)
+    if view.note is not None:
+        courses.save_reading(session, view.note, now=now)
         session.commit()
-    index = progress.modules.index(state)
-    return render(
-        request,
-        "learning/module.html",
-        course=course,
-        progress=progress,
-        state=state,
-        previous=progress.modules[index - 1] if index > 0 else None,
-        following=progress.modules[index + 1] if index + 1 < len(progress.modules) else None,
-    )
+
+    def context() -> dict[str, Any]:
+        index = view.modules.index(view.state)
+        following = view.modules[index + 1] if index + 1 < len(view.modules) else None
+        return {
+            "course": view.course,
+            "state": view.state,
+            "previous": view.modules[index - 1] if index > 0 else None,
+            "following": following,
+        }
+
+    return render_cached(request, "learning/module.html", view.cache_key, reader.role, context)
 
 
 @router.get("/courses/{slug}/closing", response_class=HTMLResponse)

@@ -1,0 +1,95 @@
+from datetime import timedelta
+
+import pytest
+
+from app.accounts.models import Role
+from app.core.clock import utcnow
+from app.courses import service as courses
+from app.courses.errors import CourseNotFound, ModuleLocked, ModuleNotFound, NotEnrolled
+from app.courses.models import CourseStatus
+from app.quizzes import grading
+from app.quizzes import service as quizzes
+from tests.content_helpers import KAT, ROOT, answer_key, correct_answers, import_tree
+from tests.factories import make_user
+
+
+@pytest.fixture
+def course(session):
+    return import_tree(session)[0]
+
+
+def _open(session, user, module, *, now=None):
+    return courses.open_module(session, user.id, user.role, KAT, module, now=now or utcnow())
+
+
+def _pass(session, user, course, key):
+    started = quizzes.start_attempt(session, user, course, key, now=utcnow())
+    questions = grading.public_questions(started.attempt.snapshot)
+    answers = correct_answers(questions, answer_key(ROOT, KAT, key))
+    assert quizzes.submit_attempt(session, user, started.attempt.public_id, answers, now=utcnow())
+    session.commit()
+
+
+def test_open_module_gives_the_states_of_progress_as_quizzes_are_passed(session, course):
+    user = make_user(session)
+    courses.enroll(session, user, course, now=utcnow())
+    session.commit()
+    for key in ("foundations", "pharmacology"):
+        view = _open(session, user, key)
+        progress = courses.progress(session, user, course)
+        assert [(m.module.slug, m.state, m.missing) for m in view.modules] == [
+            (m.module.slug, m.state, m.missing) for m in progress.modules
+        ]
+        assert view.state.html and view.state.module.slug == key
+        keys_before = view.cache_key
+        _pass(session, user, course, key)
+        after = _open(session, user, key)
+        assert after.state.state == courses.PASSED
+        assert after.cache_key != keys_before  # the cached page changes with the state
+        assert {m.module.slug for m in after.modules if m.state == courses.PASSED} == (
+            quizzes.passed_bank_keys(session, user, course)
+        )
+
+
+def test_open_module_refuses_what_read_module_refuses(session, course):
+    learner = make_user(session)
+    with pytest.raises(NotEnrolled):
+        _open(session, learner, "foundations")
+    courses.enroll(session, learner, course, now=utcnow())
+    with pytest.raises(ModuleLocked) as locked:
+        _open(session, learner, "pharmacology")
+    progress = courses.progress(session, learner, course)
+    with pytest.raises(ModuleLocked) as expected:
+        courses.require_module_open(progress, "pharmacology", viewer=learner)
+    assert locked.value.detail == expected.value.detail
+    assert locked.value.extra == expected.value.extra
+    with pytest.raises(ModuleNotFound):
+        _open(session, learner, "no-such-module")
+    with pytest.raises(CourseNotFound):
+        courses.open_module(session, learner.id, learner.role, "nope", "x", now=utcnow())
+
+
+def test_drafts_are_hidden_from_learners_and_staff_skip_the_gates(session, course):
+    learner, staff = make_user(session), make_user(session, role=Role.instructor)
+    courses.enroll(session, learner, course, now=utcnow())
+    assert _open(session, staff, "pharmacology").state.state == courses.LOCKED  # shown anyway
+    course.status = CourseStatus.draft
+    session.add(course)
+    session.flush()
+    with pytest.raises(CourseNotFound):
+        _open(session, learner, "foundations")
+    assert _open(session, staff, "foundations").course.slug == KAT
+
+
+def test_a_view_writes_its_reading_note_at_most_once_a_minute(session, course):
+    user = make_user(session)
+    courses.enroll(session, user, course, now=utcnow())
+    start = utcnow()
+    first = _open(session, user, "foundations", now=start)
+    assert first.note is not None and first.note.visit_id is None
+    courses.save_reading(session, first.note, now=start)
+    assert _open(session, user, "foundations", now=start + timedelta(seconds=30)).note is None
+    later = _open(session, user, "foundations", now=start + timedelta(seconds=90))
+    assert later.note is not None and later.note.add_seconds == 90
+    courses.save_reading(session, later.note, now=start + timedelta(seconds=90))
+    assert courses.time_on_modules(session, user, course) == {"foundations": 90}

@@ -38,8 +38,10 @@ def entry_hash(
 
 
 def _last_hash(session: Session) -> str:
-    last = session.exec(select(AuditEntry.hash).order_by(col(AuditEntry.id).desc())).first()
-    return last or GENESIS
+    # LIMIT 1, not just .first(): psycopg fetches a whole result before first() sees a row, so
+    # without it every append read the entire chain while holding the append lock.
+    stmt = select(AuditEntry.hash).order_by(col(AuditEntry.id).desc()).limit(1)
+    return session.exec(stmt).first() or GENESIS
 
 
 def record(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, func, select
@@ -374,36 +375,49 @@ class _Tally:
 
 
 def _completion_tallies(session: Session, first: date, last: date) -> dict[int, _Tally]:
-    """Per course: completions in the year, each learner's completion once (a reissue keeps its
-    completion date), counted when its current certificate is not revoked."""
-    certs = session.exec(
-        select(Certificate)
+    """Per course: completions in the year, each learner's completion once, counted when the
+    certificate standing for it is not revoked. A reissue keeps the completion date and stands
+    for it; a renewal is a new completion, so the certificate it superseded still counts."""
+    # Seven plain columns, not whole certificates (tokens, credentials): a year can be large.
+    rows = session.execute(
+        sa_select(
+            col(Certificate.id),
+            col(Certificate.course_id),
+            col(Certificate.user_id),
+            col(Certificate.completion_date),
+            col(Certificate.superseded_by_id),
+            col(Certificate.revoked_at),
+            col(Certificate.ce_hours),
+        )
         .where(col(Certificate.completion_date) >= first, col(Certificate.completion_date) <= last)
         .order_by(col(Certificate.id))
     ).all()
-    previous = {
-        c.superseded_by_id: c.id
-        for c in certs
-        if c.superseded_by_id is not None and c.id is not None
+    completed_on = {cert_id: completed for cert_id, _, _, completed, _, _, _ in rows}
+    # reissue id -> the certificate it replaced (same completion date)
+    reissue_of: dict[int, int] = {
+        successor: cert_id
+        for cert_id, _, _, completed, successor, _, _ in rows
+        if successor is not None and completed_on.get(successor) == completed
     }
+    replaced = set(reissue_of.values())
 
-    def root(cert_id: int) -> int:
-        while cert_id in previous:
-            cert_id = previous[cert_id]
+    def first_issue(cert_id: int) -> int:
+        while cert_id in reissue_of:
+            cert_id = reissue_of[cert_id]
         return cert_id
 
-    current: dict[tuple[int, object, date], Certificate] = {}
-    for c in certs:
-        if c.superseded_by_id is not None or c.id is None:
-            continue  # the chain's current certificate speaks for the completion
-        who: object = c.user_id if c.user_id is not None else ("chain", root(c.id))
-        current[(c.course_id, who, c.completion_date)] = c
+    standing: dict[tuple[int, object, date], tuple[datetime | None, float]] = {}
+    for cert_id, course_id, user_id, completed, _, revoked_at, hours in rows:
+        if cert_id in replaced:
+            continue  # reissued: its reissue stands for the completion
+        who: object = user_id if user_id is not None else ("chain", first_issue(cert_id))
+        standing[(course_id, who, completed)] = (revoked_at, hours)
     tallies: dict[int, _Tally] = {}
-    for (course_id, _, _), c in current.items():
-        if c.revoked_at is None:
+    for (course_id, _, _), (revoked_at, hours) in standing.items():
+        if revoked_at is None:
             tally = tallies.setdefault(course_id, _Tally())
             tally.completions += 1
-            tally.hours += c.ce_hours
+            tally.hours += hours
     return tallies
 
 

@@ -59,7 +59,7 @@ def year_2026(session):
         ce_hours=3.0,
         release=date(2026, 12, 31),
     )
-    learners = [make_user(session) for _ in range(4)]
+    learners = [make_user(session) for _ in range(5)]
     # A main: learner 0 completed and was reissued (one completion); learner 1 completed;
     # learner 2 was revoked; learner 3 completed in 2025 and again in 2026 (a renewal);
     # a deleted account (no user) completed, reissued: one completion.
@@ -77,6 +77,9 @@ def year_2026(session):
     second = reissue(session, gone)
     second.revoked_at = utcnow()
     session.add(second)
+    # A renewal: the 2026 completion still counts in 2026, the renewal counts in 2027.
+    renewed = make_certificate(session, a, user=learners[4], completed=date(2026, 8, 1))
+    reissue(session, renewed, completion_date=date(2027, 2, 1))
     # B draft: withdrawn now, but completed in 2026 (hours recorded on the certificate).
     make_certificate(session, b_draft, user=learners[0], completed=date(2026, 6, 1), ce_hours=1.75)
     # A expired course completed in 2025 only: not in 2026.
@@ -100,8 +103,9 @@ def test_summary_counts_each_completion_once_and_lists_every_course_offered(
     assert set(courses) == {"a-main", "b-draft", "b-quiet"}
     provider, main = courses["a-main"]
     assert provider == "Provider A"
-    assert main["completions"] == 4  # learners 0, 1, 3 (renewal) and the deleted account
-    assert main["hours_awarded"] == 6.0
+    # learners 0, 1, 3 (a second completion), 4 (renewed in 2027) and the deleted account
+    assert main["completions"] == 5
+    assert main["hours_awarded"] == 7.5
     assert main["ce_hours"] == 1.5 and main["is_available_in_year"] is True
     # Both approvals were in force at some time in 2026 (APA until June).
     assert [a["id"] for a in main["approvals"]] == ["fl-board", "apa"]
@@ -113,10 +117,10 @@ def test_summary_counts_each_completion_once_and_lists_every_course_offered(
     assert quiet["completions"] == 0 and quiet["is_available_in_year"] is True
     providers = {p["provider"]: p for p in body["providers"]}
     assert [p["provider"] for p in body["providers"]] == ["Provider A", "Provider B"]
-    assert providers["Provider A"]["completions"] == 4
+    assert providers["Provider A"]["completions"] == 5
     assert providers["Provider B"]["completions"] == 1
     assert providers["Provider B"]["hours_awarded"] == 1.75
-    assert body["completions"] == 5 and body["hours_awarded"] == 7.75
+    assert body["completions"] == 6 and body["hours_awarded"] == 9.25
 
     earlier = client.get(API, params={"year": 2025}, headers=admin_headers).json()
     before = _courses(earlier)
@@ -124,6 +128,9 @@ def test_summary_counts_each_completion_once_and_lists_every_course_offered(
     assert before["a-main"][1]["completions"] == 1  # learner 3's first completion
     assert [a["id"] for a in before["a-main"][1]["approvals"]] == ["apa"]  # FL from 2026
     assert before["a-gone"][1]["completions"] == 1
+    later = _courses(client.get(API, params={"year": 2027}, headers=admin_headers).json())
+    assert later["a-main"][1]["completions"] == 1  # learner 4's renewal
+    assert later["a-later"][1]["is_available_in_year"] is True
 
 
 def test_csv_has_the_same_figures(client, admin_headers, year_2026):
@@ -159,12 +166,12 @@ def test_csv_has_the_same_figures(client, admin_headers, year_2026):
     ]
     main = rows[0]
     assert main["year"] == "2026" and main["course_title"] == "A main course"
-    assert main["ce_hours"] == "1.5" and main["completions"] == "4"
-    assert main["hours_awarded"] == "6" and main["available_in_year"] == "yes"
+    assert main["ce_hours"] == "1.5" and main["completions"] == "5"
+    assert main["hours_awarded"] == "7.5" and main["available_in_year"] == "yes"
     assert main["credit_approvals"] == (
         "Test State Board of Social Work BAP-0001: 0.15 CE hours; APA APA-0003: 0.15 CE credits"
     )
-    assert (rows[1]["completions"], rows[1]["hours_awarded"]) == ("4", "6")
+    assert (rows[1]["completions"], rows[1]["hours_awarded"]) == ("5", "7.5")
     assert rows[3]["available_in_year"] == "no"
     assert (rows[-1]["completions"], rows[-1]["hours_awarded"]) == (
         str(json_body["completions"]),
@@ -178,7 +185,7 @@ def test_admin_page_and_csv_download(admin_browser, year_2026):
     assert "Annual activity 2026" in page.text
     assert "Provider A" in page.text and "B withdrawn course" in page.text
     assert "<caption" in page.text and 'scope="col"' in page.text
-    assert "5 completions, 7.75 CE hours awarded in 2026" in page.text
+    assert "6 completions, 9.25 CE hours awarded in 2026" in page.text
     csv_page = admin_browser.get(PAGE + ".csv", params={"year": 2026})
     assert csv_page.status_code == 200 and csv_page.text.startswith("year,provider,row_type")
     assert admin_browser.get(PAGE, params={"year": 10000}).status_code == 422

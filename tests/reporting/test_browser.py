@@ -109,7 +109,7 @@ def test_admin_reports_to_cebroker_and_downloads_records(live, new_page, certifi
     assert_reflows(page)
     page.set_viewport_size({"width": 1280, "height": 800})
 
-    page.get_by_role("button", name="Mark these 1 reported").click()
+    page.get_by_role("button", name="Mark 1 licensee reported").click()
     page.wait_for_url("**/cebroker?exported=*")
     assert "is marked reported (1 licensee)" in page.get_by_role("status").inner_text()
     assert page.get_by_role("heading", name="Not yet reported (0)").is_visible()

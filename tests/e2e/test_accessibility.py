@@ -198,6 +198,16 @@ PAGES: list[tuple[str, str, Callable[[World], str], int]] = [
     ("studio-module-editor", "admin", lambda w: f"/studio/courses/{DEMO}/modules/intro", 200),
     ("studio-quiz-editor", "admin", lambda w: f"/studio/courses/{DEMO}/quizzes/intro", 200),
     ("analytics", "admin", lambda w: f"/studio/courses/{DEMO}/analytics", 200),
+    # CE provider operations (issue #10) and the studio's course.yaml forms
+    ("licences", "newcomer", lambda w: "/account/licences", 200),
+    ("account-delete", "newcomer", lambda w: "/account/delete", 200),
+    ("course-certified-renewal", "certified", lambda w: f"/courses/{DEMO}", 200),
+    ("reporting", "admin", lambda w: "/admin/reporting", 200),
+    ("cebroker-preview", "admin", lambda w: f"/admin/reporting/courses/{DEMO}/cebroker", 200),
+    ("annual-activity", "admin", lambda w: "/admin/reporting/annual-activity?year=2026", 200),
+    ("studio-evaluation", "admin", lambda w: f"/studio/courses/{DEMO}/evaluation?index=0", 200),
+    ("studio-approval", "admin", lambda w: f"/studio/courses/{DEMO}/approvals", 200),
+    ("studio-closing", "admin", lambda w: f"/studio/courses/{DEMO}/closing", 200),
 ]
 
 

@@ -56,11 +56,9 @@ def record(
     """Appends one entry in the caller's transaction. Appends queue on PostgreSQL behind an
     advisory lock held to the end of the transaction (SQLite writers are serialised already);
     the unique prev_hash still guards the chain if anything else races."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
-    for _ in range(20):
-        prev = _last_hash(session)
-        entry = AuditEntry(
+
+    def entry_after(prev: str) -> AuditEntry:
+        return AuditEntry(
             at=now,
             actor_id=actor_id,
             action=action,
@@ -69,6 +67,18 @@ def record(
             prev_hash=prev,
             hash=entry_hash(prev, now, actor_id, action, subject, data),
         )
+
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+        # Under the lock no other append can commit before this transaction ends, so the hash
+        # read next stays the newest: no savepoint and no retry. Every app process queues on
+        # this lock, so each round trip taken while holding it limits submissions per second.
+        entry = entry_after(_last_hash(session))
+        session.add(entry)
+        session.flush()
+        return entry
+    for _ in range(20):
+        entry = entry_after(_last_hash(session))
         try:
             with session.begin_nested():
                 session.add(entry)

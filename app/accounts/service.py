@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import pyotp
 from sqlalchemy import BindParameter, ColumnElement, bindparam, delete, func, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.accounts.errors import (
@@ -29,6 +30,7 @@ from app.accounts.schemas import RegisterIn
 from app.core.clock import as_utc
 from app.core.db import rowcount
 from app.core.errors import Invalid, NotFound
+from app.core.fastread import PreparedRead
 from app.core.security import (
     burn_password_check,
     hash_password,
@@ -407,19 +409,20 @@ class SignedIn:
     is_totp_enabled: bool
 
 
-# Built once: SQLAlchemy then reuses its compiled form, and no entities are loaded. Checked on
-# every signed-in page view, so it is one indexed lookup of a few columns.
-_CHECK_SESSION = (
-    select(User.id, User.role, WebSession.is_mfa_pending, User.is_totp_enabled)
+# Checked on every view of the hottest page: one indexed lookup of a few columns, no entities.
+_CHECK_SESSION = PreparedRead(
+    sa_select(
+        col(User.id), col(User.role), col(WebSession.is_mfa_pending), col(User.is_totp_enabled)
+    )
     .join_from(WebSession, User, col(User.id) == WebSession.user_id)
     .where(*_live_session(bindparam("digest"), bindparam("now")))
 )
 
 
 def check_web_session(session: Session, raw: str, *, now: datetime) -> SignedIn | None:
-    """find_web_session's answer in a few columns (same rule, no entities); None if unusable."""
-    row = session.connection().execute(_CHECK_SESSION, {"digest": token_digest(raw), "now": now})
-    found = row.first()
+    """find_web_session's answer in a few columns (same rule, no entities); None if unusable.
+    Always read from the database: nothing about a session is cached between requests."""
+    found = _CHECK_SESSION.first(session, {"digest": token_digest(raw), "now": now})
     if found is None:
         return None
     return SignedIn(

@@ -2,23 +2,25 @@
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, TypeVar
+from weakref import WeakKeyDictionary
 
 from anyio import CancelScope, CapacityLimiter, to_thread
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from app.accounts import service as accounts
 from app.accounts.errors import SecondFactorSetupRequired
 from app.accounts.models import Role, User, WebSession
 from app.core.clock import utcnow
-from app.core.errors import Forbidden, Unauthenticated
+from app.core.errors import DomainError, Forbidden, Unauthenticated
 from app.core.security import decode_access_token
 from app.core.settings import Settings
 
 SESSION_COOKIE = "lms_session"
+T = TypeVar("T")
 CSRF_COOKIE = "lms_csrf"
 
 
@@ -60,6 +62,53 @@ async def _session_on(engine: Engine) -> AsyncIterator[Session]:
                 await to_thread.run_sync(session.close, limiter=CapacityLimiter(1))
         else:
             session.close()
+
+
+async def run_read(session: Session, read: Callable[[Session], T]) -> T:
+    """Runs read(session), a short read-only function, for an async route.
+
+    PostgreSQL: in the thread pool (a network round trip must not block the event loop).
+    SQLite: inline on the event loop. Its reads are in-process, take tens of microseconds and
+    under WAL never wait for a writer, so the thread-pool hop (and the GIL hand-offs around it)
+    would cost more than the reads. Inline reads use a connection of the event loop's own,
+    outside any transaction (each statement in autocommit; the ORM, if read needs it, in one
+    transaction ended here): a checkout from the shared pool could wait for connections that
+    only the event loop can give back. Tests bind the session to their connection: used as is.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return await to_thread.run_sync(_read_and_end, session, read)
+    if isinstance(bind, Connection):
+        return _read_and_end(session, read)
+    connection = _loop_connection(bind)
+    try:
+        with Session(bind=connection, expire_on_commit=False) as loop_session:
+            return _read_and_end(loop_session, read)
+    except DomainError:
+        raise
+    except Exception:
+        _LOOP_CONNECTIONS.pop(bind, None)  # a fresh connection next time
+        connection.invalidate()
+        connection.close()
+        raise
+
+
+def _read_and_end(session: Session, read: Callable[[Session], T]) -> T:
+    result = read(session)
+    if session.in_transaction():  # only if read needed the ORM; ended here, not at close
+        session.commit()
+    return result
+
+
+_LOOP_CONNECTIONS: WeakKeyDictionary[Engine, Connection] = WeakKeyDictionary()
+
+
+def _loop_connection(engine: Engine) -> Connection:
+    # Checked out once and kept: only the event loop thread uses it, one read at a time.
+    connection = _LOOP_CONNECTIONS.get(engine)
+    if connection is None or connection.closed or connection.invalidated:
+        connection = _LOOP_CONNECTIONS[engine] = engine.connect()
+    return connection
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

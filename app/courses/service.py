@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, select
 
 from app.accounts.models import Role, User
 from app.certificates import service as certificates
+from app.core.fastread import PreparedRead
 from app.courses.errors import CourseNotFound, ModuleLocked, ModuleNotFound, NotEnrolled
 from app.courses.models import Course, CourseStatus, Enrollment, Module, ModuleVersion, ModuleVisit
 from app.quizzes import service as quizzes
@@ -360,26 +361,25 @@ def save_reading(session: Session, note: ReadingNote, *, now: datetime) -> None:
 # --- the module reader (the most requested page) -------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModuleView:
-    """What the module reader shows a learner, and what the view should write (see read_module)."""
+    """What the module reader shows a learner, and what the view should write (see read_module).
+    course, modules and state are shared between requests (per-process caches): read only."""
 
-    course: Course  # shared per process: read only
+    course: Course
     modules: list[ModuleState]
-    state: ModuleState  # with html
+    state: ModuleState
+    html: str
     note: ReadingNote | None
-
-    @property
-    def cache_key(self) -> tuple[object, ...]:
-        """Everything the page depends on besides the viewer: the course's content version
-        (content is immutable per version) and every module's state for this learner."""
-        return (_course_key(self.course), self.state.module.id, *(m.state for m in self.modules))
+    # Everything the page depends on besides the viewer: the course's content version (content
+    # is immutable per version), this module, and every module's state for this learner.
+    cache_key: tuple[object, ...]
 
 
 # One statement for the per-learner part of a module view: the course's identity and content
 # version (the structure itself comes from the per-process cache), the enrollment, the passed
-# banks, and the visit of this module. Built once so its compiled form is reused. The passed
-# keys are the rule of quizzes.passed_bank_keys (a bank is passed once any attempt passed it);
+# banks, and the visit of this module. The passed keys are the rule of
+# quizzes.passed_bank_keys (a bank is passed once any attempt passed it);
 # tests/courses/test_service.py checks that both agree.
 _UID: BindParameter[int] = bindparam("user_id")
 _PASSED_KEYS = (
@@ -393,7 +393,7 @@ _PASSED_KEYS = (
     )
     .scalar_subquery()
 )
-_OPEN_MODULE = (
+_OPEN_MODULE = PreparedRead(
     sa_select(
         col(Course.id),
         col(Course.status),
@@ -426,13 +426,16 @@ _OPEN_MODULE = (
     )
     .where(col(Course.slug) == bindparam("slug"))
 )
-# Detached courses by content version (see _STRUCTURE_CACHE), and module HTML by version row
-# (a ModuleVersion is never updated: new content is a new row).
-_COURSE_CACHE: dict[tuple[int, int, str, str], Course] = {}
+_CourseKey = tuple[int, int, str, str]
+# Per process, by content version (see _STRUCTURE_CACHE): detached courses; module states by
+# (version, passed banks, enrolled), shared read only; module HTML by version row (a
+# ModuleVersion is never updated: new content is a new row).
+_COURSE_CACHE: dict[_CourseKey, Course] = {}
+_STATES_CACHE: dict[tuple[_CourseKey, frozenset[str], bool], list[ModuleState]] = {}
 _HTML_CACHE: dict[tuple[int, str], str] = {}
 
 
-def _course_key(course: Course) -> tuple[int, int, str, str]:
+def _course_key(course: Course) -> _CourseKey:
     assert course.id is not None  # noqa: S101
     return (course.id, course.version, course.content_hash, course.updated_at.isoformat())
 
@@ -440,30 +443,33 @@ def _course_key(course: Course) -> tuple[int, int, str, str]:
 def open_module(
     session: Session, user_id: int, role: Role, slug: str, module_slug: str, *, now: datetime
 ) -> ModuleView:
-    """get_course + read_module for the module reader in one statement plus per-process
-    caches of versioned content; the same rules and errors (CourseNotFound, ModuleNotFound,
+    """get_course + read_module for the module reader: one statement, plus per-process caches
+    of versioned content; the same rules and errors (CourseNotFound, ModuleNotFound,
     NotEnrolled, ModuleLocked). Reads only; the note is for save_reading."""
-    row = (
-        session.connection()
-        .execute(_OPEN_MODULE, {"slug": slug, "module": module_slug, "user_id": user_id})
-        .first()
-    )
+    row = _OPEN_MODULE.first(session, {"slug": slug, "module": module_slug, "user_id": user_id})
     as_staff = role in (Role.instructor, Role.admin)
     if row is None or (row[1] != CourseStatus.published and not as_staff):
         raise CourseNotFound(f"no course {slug!r}")
     course_id, _, version, content_hash, updated_at, enrollment_id, *reading, passed_keys = row
-    assert course_id is not None  # noqa: S101
-    course = _COURSE_CACHE.get((course_id, version, content_hash, updated_at.isoformat()))
+    key = (course_id, version, content_hash, updated_at.isoformat())
+    course = _COURSE_CACHE.get(key)
     if course is None:
         course = _load_course(session, course_id)
-    passed = set(passed_keys.split(",")) if passed_keys else set()
+        key = _course_key(course)
+    passed = frozenset(passed_keys.split(",")) if passed_keys else frozenset()
     is_enrolled = enrollment_id is not None
-    modules = _module_states(active_modules(session, course), passed, is_enrolled=is_enrolled)
+    modules = _STATES_CACHE.get((key, passed, is_enrolled))
+    if modules is None:
+        modules = _module_states(
+            active_modules(session, course), set(passed), is_enrolled=is_enrolled
+        )
+        if len(_STATES_CACHE) > 1024:
+            _STATES_CACHE.clear()
+        _STATES_CACHE[(key, passed, is_enrolled)] = modules
     state = next((m for m in modules if m.module.slug == module_slug), None)
     if state is None:
         raise ModuleNotFound(f"no module {module_slug!r} in this course")
     _require_open(course, state, as_staff=as_staff, is_enrolled=is_enrolled)
-    state.html = _module_html(session, state.version)
     note = None
     if enrollment_id is not None:
         assert state.module.id is not None  # noqa: S101
@@ -478,7 +484,14 @@ def open_module(
             visit_last_seen=visit_last_seen,
             now=now,
         )
-    return ModuleView(course=course, modules=modules, state=state, note=note)
+    return ModuleView(
+        course=course,
+        modules=modules,
+        state=state,
+        html=_module_html(session, state.version),
+        note=note,
+        cache_key=(key, state.module.id, *(m.state for m in modules)),
+    )
 
 
 def _load_course(session: Session, course_id: int) -> Course:

@@ -40,7 +40,7 @@ def test_open_module_gives_the_states_of_progress_as_quizzes_are_passed(session,
         assert [(m.module.slug, m.state, m.missing) for m in view.modules] == [
             (m.module.slug, m.state, m.missing) for m in progress.modules
         ]
-        assert view.state.html and view.state.module.slug == key
+        assert view.html and view.state.module.slug == key
         keys_before = view.cache_key
         _pass(session, user, course, key)
         after = _open(session, user, key)

@@ -6,17 +6,21 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts
 from app.accounts.models import Role, WebSession
+from app.core import deps
 from app.core.clock import utcnow
 from app.core.deps import CSRF_COOKIE
+from app.courses.models import ModuleVisit
+from app.main import create_app
 from app.quizzes import grading
 from app.quizzes import service as quizzes
 from app.web.page_cache import NotInCacheKey, Viewer
 from tests.content_helpers import KAT, ROOT, answer_key, correct_answers, import_tree
 from tests.factories import csrf_token, make_user, web_login
+from tests.system.procs import remove_committed
 
 PAGE = f"/courses/{KAT}/modules/foundations"
 
@@ -127,3 +131,40 @@ def test_a_cached_page_cannot_show_user_fields_that_are_not_in_its_key():
     assert viewer.role == Role.learner
     with pytest.raises(NotInCacheKey):
         _ = viewer.full_name
+
+
+def test_production_sessions_read_outside_any_transaction_and_still_see_sign_out(engine, settings):
+    """Without the tests' session override: the page's own reads (SQLite: the event loop's
+    connection; PostgreSQL: the pool, in autocommit), committed data only."""
+    email = "module-page-production@example.org"
+    remove_committed(engine, emails=[email], course_slugs=[KAT])
+    app = create_app(settings)
+    try:
+        with Session(engine, expire_on_commit=False) as setup:
+            import_tree(setup)
+            user = make_user(setup, email=email)
+            setup.commit()
+        with TestClient(app, raise_server_exceptions=False) as reader:
+            web_login(reader, email)
+            token = csrf_token(reader, f"/courses/{KAT}")
+            reader.post(f"/courses/{KAT}/enroll", data={"csrf_token": token})
+            first, again = reader.get(PAGE), reader.get(PAGE)
+            assert first.status_code == again.status_code == 200
+            assert first.text == again.text and "Quiz not yet passed" in first.text
+            locked = reader.get(f"/courses/{KAT}/modules/pharmacology")
+            assert locked.status_code == 403 and "Sign out" in locked.text
+            with Session(engine) as other_process:
+                visits = other_process.exec(
+                    select(ModuleVisit).where(ModuleVisit.user_id == user.id)
+                ).all()
+                assert len(visits) == 1  # the first view noted the visit; the second did not
+                accounts.end_all_web_sessions(other_process, user)
+                other_process.commit()
+            gone = reader.get(PAGE, follow_redirects=False)
+            assert gone.status_code == 303
+        loop_connection = deps._LOOP_CONNECTIONS.get(app.state.engine)
+        if engine.dialect.name == "sqlite":
+            assert loop_connection is not None and not loop_connection.in_transaction()
+    finally:
+        app.state.engine.dispose()
+        remove_committed(engine, emails=[email], course_slugs=[KAT])

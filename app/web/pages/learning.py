@@ -1,5 +1,6 @@
 """Learner pages: catalog, dashboard, course, module reader, quizzes, results, evaluation."""
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +9,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.accounts import service as accounts
 from app.accounts.models import User
 from app.certificates import service as certificates
 from app.core.clock import utcnow
@@ -17,6 +19,7 @@ from app.core.deps import (
     SettingsDep,
     WebUser,
     find_web_session,
+    run_read,
     signed_in_reader,
 )
 from app.core.errors import DomainError, NotFound
@@ -111,22 +114,25 @@ def enroll(session: SessionDep, user: WebUser, slug: str) -> Response:
 
 
 @router.get("/courses/{slug}/modules/{module}", response_class=HTMLResponse)
-def module_page(request: Request, session: SessionDep, slug: str, module: str) -> Response:
-    # The most requested page. It checks the sign-in itself (signed_in_reader: web_user's
-    # checks, a fresh database read every time) so that the check, the page's one statement
-    # and the rendering share a single thread-pool hop; the page is cached per content version
-    # and module states (page_cache).
-    reader = signed_in_reader(request, session)
+async def module_page(request: Request, session: SessionDep, slug: str, module: str) -> Response:
+    # The most requested page, so async: no thread-pool hop of its own. It checks the sign-in
+    # itself (signed_in_reader: web_user's checks, read from the database every time) in the
+    # same read as the page's one statement (run_read: inline on SQLite, one hop on
+    # PostgreSQL) and serves a page cached per content version and module states (page_cache).
     now = utcnow()
-    try:
-        view = courses.open_module(session, reader.user_id, reader.role, slug, module, now=now)
-    except DomainError:
-        find_web_session(request, session)  # so the error page shows who is signed in
-        raise
-    session.commit()  # ends the read; the rare write below is its own short transaction
-    if view.note is not None:
-        courses.save_reading(session, view.note, now=now)
-        session.commit()
+
+    def read(db: Session) -> tuple[accounts.SignedIn, courses.ModuleView]:
+        reader = signed_in_reader(request, db)
+        try:
+            view = courses.open_module(db, reader.user_id, reader.role, slug, module, now=now)
+        except DomainError:
+            find_web_session(request, db)  # so the error page shows who is signed in
+            raise
+        return reader, view
+
+    reader, view = await run_read(session, read)
+    if view.note is not None:  # at most once a minute per learner and module
+        await run_in_threadpool(_save_reading, session, view.note, now)
 
     def context() -> dict[str, Any]:
         index = view.modules.index(view.state)
@@ -134,11 +140,17 @@ def module_page(request: Request, session: SessionDep, slug: str, module: str) -
         return {
             "course": view.course,
             "state": view.state,
+            "html": view.html,
             "previous": view.modules[index - 1] if index > 0 else None,
             "following": following,
         }
 
     return render_cached(request, "learning/module.html", view.cache_key, reader.role, context)
+
+
+def _save_reading(session: Session, note: courses.ReadingNote, now: datetime) -> None:
+    courses.save_reading(session, note, now=now)
+    session.commit()
 
 
 @router.get("/courses/{slug}/closing", response_class=HTMLResponse)

@@ -49,8 +49,10 @@ def short_busy_timeout(engine: Engine, ms: int = 200) -> None:
     engine.dispose()
 
 
-def hammer(engine: Engine, check: object = None) -> list[BaseException]:
-    """THREADS threads each commit PER_THREAD writer transactions; returns what they raised."""
+def hammer(engine: Engine, check: object = None, *, via: str = "writer") -> list[BaseException]:
+    """THREADS threads each commit PER_THREAD transactions that write: writer transactions
+    (BEGIN IMMEDIATE), or with via="reader" plain-BEGIN ones; returns what they raised."""
+    bind = writer(engine) if via == "writer" else engine
     failures: list[BaseException] = []
     start = threading.Barrier(THREADS)
 
@@ -58,7 +60,7 @@ def hammer(engine: Engine, check: object = None) -> list[BaseException]:
         try:
             start.wait()
             for i in range(PER_THREAD):
-                with Session(writer(engine)) as session:
+                with Session(bind) as session:
                     session.execute(INSERT, {"w": f"{n}.{i}"})
                     if callable(check):
                         check()
@@ -88,6 +90,30 @@ def test_concurrent_writers_all_commit_and_hold_the_queue_while_writing(
     assert hammer(sqlite_engine, holds_the_queue) == []
     with sqlite_engine.connect() as conn:
         assert conn.execute(COUNT).scalar_one() == THREADS * PER_THREAD
+    assert not queue.lock.locked()
+
+
+@sqlite_only
+def test_plain_transactions_that_write_join_the_queue_at_their_first_write(
+    sqlite_engine: Engine, sqlite_file: Path
+) -> None:
+    # The module reader's short write of the reading position runs on the reader engine.
+    queue = writer_lock(str(sqlite_file))
+    with Session(sqlite_engine) as session:
+        assert session.execute(COUNT).scalar_one() == 0
+        assert not queue.lock.locked()
+        session.execute(INSERT, {"w": "a late writer"})
+        assert queue.owner == threading.get_ident()
+        session.execute(INSERT, {"w": "its second write"})
+        session.commit()
+    assert not queue.lock.locked()
+
+    def holds_the_queue() -> None:
+        assert queue.owner == threading.get_ident()
+
+    assert hammer(sqlite_engine, holds_the_queue, via="reader") == []
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(COUNT).scalar_one() == 2 + THREADS * PER_THREAD
     assert not queue.lock.locked()
 
 

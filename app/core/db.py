@@ -107,6 +107,12 @@ class _SQLiteConnection(sqlite3.Connection):
     writer's BEGIN IMMEDIATE finds the file free instead of entering the busy handler."""
 
     writer_lock: WriterLock | None = None
+    queued = False  # this transaction went through the queue already (holds it, or could not)
+
+    def join_queue(self, queue: WriterLock) -> None:
+        self.queued = True
+        if queue.acquire():
+            self.writer_lock = queue
 
     def commit(self) -> None:
         try:
@@ -127,9 +133,19 @@ class _SQLiteConnection(sqlite3.Connection):
             self.release_writer_lock()
 
     def release_writer_lock(self) -> None:
+        self.queued = False
         held, self.writer_lock = self.writer_lock, None
         if held is not None:
             held.release()
+
+
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+
+def _writes(statement: str, context: Any) -> bool:
+    if context is not None and (context.isinsert or context.isupdate or context.isdelete):
+        return True
+    return statement.lstrip()[:7].upper().startswith(_WRITE_VERBS)
 
 
 def _sqlite_file(database: str | None) -> str | None:
@@ -137,6 +153,11 @@ def _sqlite_file(database: str | None) -> str | None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return database
+
+
+def _raw(conn: Connection) -> _SQLiteConnection | None:
+    dbapi_conn = conn.connection.dbapi_connection
+    return dbapi_conn if isinstance(dbapi_conn, _SQLiteConnection) else None
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -172,11 +193,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             if not conn.get_execution_options().get(WRITE_OPTION):
                 conn.exec_driver_sql("BEGIN")
                 return
-            dbapi_conn = conn.connection.dbapi_connection
-            raw = dbapi_conn if isinstance(dbapi_conn, _SQLiteConnection) else None
-            free = raw is not None and raw.writer_lock is None  # never take it twice
-            if queue is not None and raw is not None and free and queue.acquire():
-                raw.writer_lock = queue
+            raw = _raw(conn)
+            if queue is not None and raw is not None and not raw.queued:  # never twice
+                raw.join_queue(queue)
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
@@ -184,6 +203,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 if raw is not None:
                     raw.release_writer_lock()
                 raise
+
+        if queue is not None:
+
+            @event.listens_for(engine, "before_cursor_execute")
+            def _on_write(
+                conn: Connection, _cur: Any, statement: str, _params: Any, context: Any, _many: bool
+            ) -> None:
+                # A transaction begun with a plain BEGIN that writes after all (a GET's short
+                # write of the reading position, a migration) joins the queue at its first
+                # write, before SQLite's lock, like the writers above.
+                raw = _raw(conn)
+                if raw is not None and not raw.queued and _writes(statement, context):
+                    raw.join_queue(queue)
 
         return engine
     # pool_recycle instead of pool_pre_ping: no extra round trip on every checkout.

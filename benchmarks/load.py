@@ -3,6 +3,7 @@
 
     .venv/bin/python benchmarks/load.py [--db sqlite,postgres] [--procs 1,2] [--seconds N]
         [--rounds R] [--concurrency C] [--learners L] [--mode workers|ports] [--json out.json]
+        [--sign-in mint|api] [--asgi module:app]
 
 Per database: a fresh database (a SQLite file, or PostgreSQL ``lms_load`` recreated and dropped
 with ``runuser -u postgres -- psql`` as root, like benchmarks/module_page.py), migrations, the
@@ -23,9 +24,17 @@ time. One loop of a learner:
 
 A learner takes the modules in order (they are gated), retrying failed quizzes, then reviews
 passed modules and retakes their quizzes; it never goes past 3 attempts per quiz (the limit), so
-no step answers 429: the pool hands out fresh learners instead. Every learner gets its bearer
-token from ``POST /api/v1/auth/token`` before the clock starts. After the mix, ``POST
-/api/v1/verify/batch`` with 100 tokens is timed alone (``--batch-calls``, sequential).
+no step answers 429: the pool hands out fresh learners instead. Sign-in is not part of the mix:
+each segment's learners get bearer tokens minted with the servers' token secret just before it
+(``--sign-in api``: from ``POST /api/v1/auth/token`` before the first segment, Argon2 on the
+server, ~10 minutes more). After the mix, ``POST /api/v1/verify/batch`` with 100 tokens is
+timed alone (``--batch-calls``, sequential).
+
+CPU comes from /proc: each server process, this client, the PostgreSQL backends of the
+database, and "others" (everything else the machine ran: on a shared machine, other people's
+jobs). On PostgreSQL a thread samples pg_stat_activity every 0.1 s and reports how many
+backends, on average, were running, waiting on a lock (naming the statement) or idle in a
+transaction (see WaitSampler).
 
 Prints per-step counts, errors and p50/p95/p99, throughput, CPU, and the targets: 2 processes
 >= 1.6x the requests/s of 1 on PostgreSQL, batch of 100 p95 < 100 ms, submission p99 < 10x
@@ -42,6 +51,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from contextlib import ExitStack, contextmanager, suppress
@@ -76,6 +86,7 @@ SUBMIT_TAIL_TARGET = 10.0
 @dataclass
 class Prepared:
     emails: list[str]
+    uuids: list[str]  # the learners' subjects, for minted bearer tokens (--sign-in mint)
     cert_tokens: list[str]
     modules: list[str]
     seconds: float
@@ -141,11 +152,12 @@ def prepare(database_url: str, data_dir: Path, learners: int, holders: int) -> P
         with Session(engine, expire_on_commit=False) as session:
             course = next(c for c in content_helpers.import_tree(session) if c.slug == COURSE)
             modules = [m.slug for m, _ in courses.active_modules(session, course)]
-            emails = []
+            emails, uuids = [], []
             for n in range(learners):
                 user = new_user(session, "learner", n)
                 courses.enroll(session, user, course, now=now)
                 emails.append(user.email)
+                uuids.append(user.uuid)
             session.commit()
             tokens = []
             for n in range(holders):
@@ -160,7 +172,7 @@ def prepare(database_url: str, data_dir: Path, learners: int, holders: int) -> P
         swap(accounts, "hash_password", real_hash)
         swap(content_helpers, "answer_key", real_key)
         engine.dispose()
-    return Prepared(emails, tokens, modules, time.perf_counter() - began)
+    return Prepared(emails, uuids, tokens, modules, time.perf_counter() - began)
 
 
 # --- servers -------------------------------------------------------------------------------
@@ -200,6 +212,57 @@ def postgres_cpu(database: str) -> float:
     return total
 
 
+class WaitSampler:
+    """What the PostgreSQL backends of one database are doing, sampled from pg_stat_activity
+    every 0.1 s in a thread of this client: per label, the average number of backends in that
+    state over the segment ("CPU" = active and not waiting, "Lock:advisory" = queued on the
+    audit chain's lock, "Lock:transactionid" = on another transaction's row lock, "idle in
+    transaction" = the app holds an open transaction while Python works). Lock waits also name
+    the statement that waits (its first three words, e.g. the table of an INSERT/UPDATE)."""
+
+    def __init__(self, url: str, database: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        self.dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
+        self.database = database
+        self.counts: dict[str, int] = {}
+        self.samples = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        import psycopg
+
+        query = (
+            "SELECT CASE WHEN state LIKE 'idle in transaction%%' THEN 'idle in transaction' "
+            "ELSE coalesce(wait_event_type || ':' || wait_event, 'CPU') END, "
+            "wait_event_type = 'Lock', left(query, 200) "
+            "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+            "AND state <> 'idle'"
+        )
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            while not self.stop.wait(0.1):
+                rows = conn.execute(query, (self.database,)).fetchall()
+                self.samples += 1
+                for label, is_lock, statement in rows:
+                    if is_lock:
+                        label += " (" + " ".join(statement.split()[:3]) + ")"
+                    self.counts[label] = self.counts.get(label, 0) + 1
+
+    def __enter__(self) -> "WaitSampler":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def averages(self) -> dict[str, float]:
+        n = max(1, self.samples)
+        ranked = sorted(self.counts.items(), key=lambda kv: -kv[1])
+        return {label: round(count / n, 2) for label, count in ranked}
+
+
 @dataclass
 class Servers:
     ports: list[int]
@@ -210,7 +273,9 @@ class Servers:
 
 
 @contextmanager
-def uvicorn_servers(env: dict[str, str], procs: int, mode: str, log: Path):  # type: ignore[no-untyped-def]
+def uvicorn_servers(  # type: ignore[no-untyped-def]
+    env: dict[str, str], procs: int, mode: str, log: Path, asgi: str = "app.asgi:app"
+):
     """``--mode workers``: one ``uvicorn --workers N`` (the kernel spreads connections over the
     workers); ``--mode ports``: N single-process uvicorns, the client spreads connections."""
     if mode == "workers":
@@ -222,7 +287,7 @@ def uvicorn_servers(env: dict[str, str], procs: int, mode: str, log: Path):  # t
         with log.open("w") as out:
             for port, workers in layout:
                 cmd = [
-                    sys.executable, "-m", "uvicorn", "app.asgi:app",
+                    sys.executable, "-m", "uvicorn", asgi,
                     "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
                     "--log-level", "warning", "--no-access-log",
                 ]  # fmt: skip
@@ -467,6 +532,19 @@ async def run_mix(
         stats.seconds = time.perf_counter() - began
 
 
+def mint_tokens(data_dir: Path, subjects: list[str]) -> list[str]:
+    """The bearer tokens POST /api/v1/auth/token would return (same secret, same claims,
+    15 minutes), without the Argon2 check that costs ~0.5 s of server CPU per learner."""
+    from app.core.security import create_access_token, load_or_create_secret
+    from app.core.settings import Settings
+
+    settings = Settings(data_dir=data_dir)
+    secret = load_or_create_secret(settings.token_secret_path)
+    now = datetime.now(UTC)
+    minutes = settings.access_token_minutes
+    return [create_access_token(secret, s, now=now, minutes=minutes) for s in subjects]
+
+
 async def sign_in(
     ports: list[int], emails: list[str], parallel: int
 ) -> tuple[list[str], list[float]]:
@@ -551,8 +629,10 @@ class Segment:
     client_cpu: float
     postgres_cpu: float
     machine_busy: float
+    others_cpu: float  # cores busy with anything but the servers, this client and postgres
     batch_times: list[float]
     batch_errors: int
+    pg_waits: dict[str, float]  # WaitSampler.averages()
 
 
 def run_segment(
@@ -565,7 +645,7 @@ def run_segment(
     log: Path,
     seed: int,
 ) -> Segment:
-    with uvicorn_servers(env, procs, args.mode, log) as servers:
+    with uvicorn_servers(env, procs, args.mode, log, args.asgi) as servers:
         pool = deque(learners)
         mix = Mix(servers.ports, prepared.modules, prepared.cert_tokens, seed=seed)
         asyncio.run(run_mix(mix, pool, args.concurrency, args.warmup, None))
@@ -574,7 +654,11 @@ def run_segment(
         cpu0, srv0, pg0 = time.process_time(), cpu_of(pids), postgres_cpu(pg_name)
         busy0, total0 = mp.machine_busy_ticks()
         stats = Stats()
-        asyncio.run(run_mix(mix, pool, args.concurrency, args.seconds, stats))
+        with ExitStack() as sampling:
+            sampler = None
+            if db == "postgres":
+                sampler = sampling.enter_context(WaitSampler(env["LMS_DATABASE_URL"], pg_name))
+            asyncio.run(run_mix(mix, pool, args.concurrency, args.seconds, stats))
         busy1, total1 = mp.machine_busy_ticks()
         srv1, pg1 = cpu_of(pids), postgres_cpu(pg_name)
         secs = stats.seconds
@@ -583,25 +667,32 @@ def run_segment(
         batch_times, batch_errors = asyncio.run(
             time_batch(servers.ports[0], prepared.cert_tokens[:HOLDERS], args.batch_calls)
         )
+    busy = (busy1 - busy0) / max(1, total1 - total0)
+    pg_cpu = (pg1 - pg0) / secs if db == "postgres" else 0.0
     seg = Segment(
         stats=stats,
         cpu_per_process=[round(c, 2) for c in per_proc if c > 0.005],
         client_cpu=client_cpu,
-        postgres_cpu=(pg1 - pg0) / secs if db == "postgres" else 0.0,
-        machine_busy=(busy1 - busy0) / max(1, total1 - total0),
+        postgres_cpu=pg_cpu,
+        machine_busy=busy,
+        others_cpu=max(0.0, busy * (os.cpu_count() or 1) - sum(per_proc) - client_cpu - pg_cpu),
         batch_times=batch_times,
         batch_errors=batch_errors,
+        pg_waits=sampler.averages() if sampler else {},
     )
     requests = sum(len(v) for v in stats.latencies.values())
     errors = sum(stats.errors.values()) + batch_errors
     print(
         f"  {db} x{procs}: {requests / secs:7.1f} req/s, {stats.loops / secs:5.1f} loops/s, "
         f"errors {errors}; CPU server {sum(per_proc):.0%} {seg.cpu_per_process}, client "
-        f"{client_cpu:.0%}, postgres {seg.postgres_cpu:.0%}, machine {seg.machine_busy:.0%}; "
+        f"{client_cpu:.0%}, postgres {seg.postgres_cpu:.0%}, others {seg.others_cpu:.0%}, "
+        f"machine {seg.machine_busy:.0%}; "
         f"batch p50 {pct(batch_times, 50):.0f} ms"
         + ("  LEARNER POOL EXHAUSTED (raise --learners)" if stats.exhausted else ""),
         flush=True,
     )
+    if seg.pg_waits:
+        print(f"    postgres backends (average, by state): {seg.pg_waits}", flush=True)
     for line in stats.first_errors:
         print(f"    error: {line}", flush=True)
     return seg
@@ -653,6 +744,11 @@ def summarize(db: str, procs: int, args: argparse.Namespace, segs: list[Segment]
         "client_cpu": weighted(lambda g: g.client_cpu),
         "postgres_cpu": weighted(lambda g: g.postgres_cpu),
         "machine_busy": weighted(lambda g: g.machine_busy),
+        "others_cpu": weighted(lambda g: g.others_cpu),
+        "pg_waits": {
+            label: round(weighted(lambda g, k=label: g.pg_waits.get(k, 0.0)), 2)
+            for label in sorted({k for g in segs for k in g.pg_waits})
+        },
         "batch": {
             "calls": len(batch),
             "errors": batch_errors,
@@ -672,11 +768,14 @@ def print_config(r: dict[str, Any]) -> None:
             f"{s['p50_ms']:9.1f}{s['p95_ms']:9.1f}{s['p99_ms']:9.1f}"
         )
     b = r["batch"]
+    if r["pg_waits"]:
+        print(f"  postgres backends (average, by state): {r['pg_waits']}")
     print(
         f"  {r['rps']:.1f} req/s ({r['loops_per_s']:.1f} loops/s, {r['requests']} requests in "
         f"{r['seconds']} s; rounds {r['rps_per_round']}), {r['pass_rate']:.0%} of submissions "
         f"passed; CPU: server {r['server_cpu']:.0%}, client {r['client_cpu']:.0%}, "
-        f"postgres {r['postgres_cpu']:.0%}, machine {r['machine_busy']:.0%} busy",
+        f"postgres {r['postgres_cpu']:.0%}, others {r['others_cpu']:.0%}, "
+        f"machine {r['machine_busy']:.0%} busy",
         flush=True,
     )
     print(
@@ -741,7 +840,20 @@ def main(argv: list[str] | None = None) -> int:
         "--learners", type=int, default=80, help="per segment (up to 18 loops each)"
     )
     parser.add_argument("--batch-calls", type=int, default=30)
+    parser.add_argument(
+        "--sign-in",
+        choices=["mint", "api"],
+        default="mint",
+        help="mint: bearer tokens signed here with the servers' secret, just before each "
+        "segment (sign-in is not part of the mix); api: POST /api/v1/auth/token per learner "
+        "(Argon2 on the server, about 10 minutes for 320 learners on this machine)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument(
+        "--asgi",
+        default="app.asgi:app",
+        help="the app uvicorn serves (to compare a variant, e.g. with one feature patched out)",
+    )
     args = parser.parse_args(argv)
     dbs = [d for d in args.db.split(",") if d]
     counts = [int(p) for p in args.procs.split(",") if p]
@@ -786,17 +898,22 @@ def main(argv: list[str] | None = None) -> int:
                 "LMS_CONTENT_DIR": str(ROOT),
                 "LMS_BASE_URL": BASE_URL,
             }
-            # One sign-in per learner (Argon2 on the server), all before the first segment;
-            # the 15-minute tokens outlive the segments of one database.
             emails = prepared.emails
-            with uvicorn_servers(env, max(counts), args.mode, tmp / "signin.log") as servers:
-                began = time.perf_counter()
-                tokens, times = asyncio.run(sign_in(servers.ports, emails, 2 * max(counts)))
-            print(
-                f"  signed in {len(emails)} learners (POST /api/v1/auth/token) in "
-                f"{time.perf_counter() - began:.0f} s, p50 {pct(times, 50):.0f} ms",
-                flush=True,
-            )
+            if args.sign_in == "api":
+                # One sign-in per learner (Argon2 on the server), all before the first segment;
+                # the 15-minute tokens outlive the segments of one database.
+                with uvicorn_servers(
+                    env, max(counts), args.mode, tmp / "signin.log", args.asgi
+                ) as servers:
+                    began = time.perf_counter()
+                    tokens, times = asyncio.run(sign_in(servers.ports, emails, 2 * max(counts)))
+                print(
+                    f"  signed in {len(emails)} learners (POST /api/v1/auth/token) in "
+                    f"{time.perf_counter() - began:.0f} s, p50 {pct(times, 50):.0f} ms",
+                    flush=True,
+                )
+            else:
+                tokens = [""] * len(emails)  # minted per segment, just before it
             size = len(prepared.modules)
             learners = [
                 Learner(e, t, attempts=[0] * size, passed=[False] * size)
@@ -808,6 +925,13 @@ def main(argv: list[str] | None = None) -> int:
                 for procs in counts:
                     # Each segment gets its own fresh learners: nobody runs out of attempts.
                     mine = learners[n * args.learners : (n + 1) * args.learners]
+                    if args.sign_in == "mint":
+                        first = n * args.learners
+                        subjects = prepared.uuids[first : first + args.learners]
+                        for learner, token in zip(
+                            mine, mint_tokens(data_dir, subjects), strict=True
+                        ):
+                            learner.token = token
                     log = tmp / f"server-{procs}-{round_no}.log"
                     seed = 1000 * round_no + procs
                     segments[procs].append(

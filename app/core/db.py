@@ -250,6 +250,15 @@ def upgrade_to_head(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+# Integer primary keys are 32-bit on PostgreSQL (64-bit on SQLite): an id from a URL or a body
+# outside this range names no row, and must not reach the driver (which would raise).
+MAX_ROW_ID = 2**31 - 1
+
+
+def is_row_id(value: int) -> bool:
+    return 1 <= value <= MAX_ROW_ID
+
+
 def rowcount(result: Any) -> int:
     """Rows an UPDATE/DELETE matched (typed access to CursorResult.rowcount)."""
     return int(result.rowcount)

@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
+from app.core.db import is_row_id
 from app.licences.errors import DuplicateLicence, LicenceChoiceNeeded, LicenceNotFound
 from app.licences.models import Licence
 from app.licences.professions import key_for, label
@@ -20,7 +21,7 @@ def licences_of(session: Session, user: User) -> list[Licence]:
 
 def get_licence(session: Session, user: User, licence_id: int) -> Licence:
     """One of the user's own licences; anybody else's is reported as missing."""
-    licence = session.get(Licence, licence_id)
+    licence = session.get(Licence, licence_id) if is_row_id(licence_id) else None
     if licence is None or licence.user_id != user.id:
         raise LicenceNotFound(f"no licence {licence_id}")
     return licence

@@ -22,6 +22,7 @@ from app.certificates import service as certificates
 from app.certificates.accreditation import Approval
 from app.certificates.models import Certificate
 from app.core.clock import as_utc
+from app.core.db import is_row_id
 from app.courses.models import Course, CourseStatus
 from app.licences import professions
 from app.reporting import cebroker
@@ -305,7 +306,7 @@ def list_exports(session: Session, course: Course) -> list[ExportSummaryOut]:
 
 def get_export(session: Session, course: Course, export_id: int) -> CEBrokerExport:
     """One export of this course, with its workbook; raises ExportNotFound."""
-    export = session.get(CEBrokerExport, export_id)
+    export = session.get(CEBrokerExport, export_id) if is_row_id(export_id) else None
     if export is None or export.course_id != course.id:
         raise ExportNotFound(f"no CE Broker export {export_id} of course {course.slug!r}")
     return export

@@ -76,3 +76,15 @@ def test_another_learners_licence_is_404_and_stays_unchanged(client, session):
 
 def test_licences_need_a_token(client):
     assert client.get("/api/v1/me/licences").status_code == 401
+
+
+def test_an_id_beyond_any_row_is_404_not_a_driver_error(client, session):
+    # Found by schemathesis: 2**63 overflowed SQLite's INTEGER (and 2**31 PostgreSQL's).
+    user = make_user(session)
+    session.commit()
+    headers = bearer(api_token(client, user.email))
+    for huge in (2**31, 2**63):
+        assert client.delete(f"/api/v1/me/licences/{huge}", headers=headers).status_code == 404
+        body = {"profession": "nurse", "state": "TX", "number": "RN-1"}
+        put = client.put(f"/api/v1/me/licences/{huge}", headers=headers, json=body)
+        assert put.status_code == 404

@@ -1,4 +1,8 @@
-"""analytics summaries: per item group, learner-quiz and quiz totals, backfilled from attempts
+"""analytics summaries: item groups, learner-quiz and quiz totals, evaluation counts; backfilled
+
+Quiz summaries are written by app.analytics.summaries.record_submission at grading; evaluation
+counts by triggers on evaluation_response defined here (they count every write, whichever code
+makes it).
 
 Revision ID: 8a7f3c2e91d0
 Revises: 3eb556674c88
@@ -101,7 +105,159 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("bank_id", name=op.f("pk_analytics_bank_total")),
     )
-    backfill(op.get_bind())
+    op.create_table(
+        "analytics_evaluation_count",
+        sa.Column("course_id", sa.Integer(), nullable=False),
+        sa.Column("question_id", sa.Text(), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["course_id"],
+            ["course.id"],
+            name=op.f("fk_analytics_evaluation_count_course_id_course"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "course_id", "question_id", "kind", name=op.f("pk_analytics_evaluation_count")
+        ),
+    )
+    with op.batch_alter_table("evaluation_response", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_evaluation_response_course_newest",
+            ["course_id", "submitted_at", "id"],
+            unique=False,
+        )
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.create_index("ix_user_full_name_id", ["full_name", "id"], unique=False)
+    bind = op.get_bind()
+    for statement in evaluation_triggers(bind.dialect.name):
+        bind.exec_driver_sql(statement)
+    backfill(bind)
+
+
+# Every character Python's str.strip() removes: a text answer counts when anything else is left.
+WHITESPACE = [c for c in range(0x110000) if chr(c).isspace()]
+
+
+def evaluation_triggers(dialect: str) -> list[str]:
+    """DDL of the triggers that keep analytics_evaluation_count. A response adds one to
+    (course, question, rating) for each answer that is a JSON integer 1-5 and to
+    (course, question, "text") for each string with something besides whitespace; deleting or
+    changing it takes the old answers off again (by UPDATE only, so a course being deleted
+    never gets new rows)."""
+    if dialect == "postgresql":
+        spaces = (
+            "E'"
+            + "".join(f"\\u{c:04x}" if c < 0x10000 else f"\\U{c:08x}" for c in WHITESPACE)
+            + "'"
+        )
+        kinds = f"""
+            SELECT e.key AS key, CASE
+                WHEN json_typeof(e.value) = 'number' AND e.value::text IN ('1', '2', '3', '4', '5')
+                    THEN e.value::text
+                WHEN json_typeof(e.value) = 'string' AND btrim(e.value #>> '{{}}', {spaces}) <> ''
+                    THEN 'text'
+            END AS kind
+            FROM json_each(doc) AS e"""  # noqa: S608 (constant DDL)
+        return [
+            f"""
+CREATE FUNCTION analytics_evaluation_kinds(answers json)
+RETURNS TABLE (answer_key text, answer_kind text) LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    doc json;
+BEGIN
+    BEGIN
+        -- \\u0000 is valid JSON that PostgreSQL cannot turn into text; any other character in
+        -- its place keeps the answer non-blank, as it is to Python.
+        doc := replace(answers::text, '\\u0000', '\\ufffd')::json;
+        IF json_typeof(doc) IS DISTINCT FROM 'object' THEN
+            RETURN;
+        END IF;
+        PERFORM count(k.kind) FROM ({kinds}) AS k;  -- takes every answer apart once
+    EXCEPTION WHEN data_exception THEN
+        -- JSON that PostgreSQL cannot take apart (a lone surrogate escape, say): counted
+        -- apart, and the report reads the course's responses in Python while any is left.
+        answer_key := '';
+        answer_kind := 'unparsed';
+        RETURN NEXT;
+        RETURN;
+    END;
+    RETURN QUERY SELECT k.key, k.kind FROM ({kinds}) AS k WHERE k.kind IS NOT NULL;
+END $$""",  # noqa: S608 (constant DDL)
+            """
+CREATE FUNCTION analytics_evaluation_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE analytics_evaluation_count AS c SET n = c.n - k.n
+        FROM (SELECT answer_key, answer_kind, count(*) AS n
+              FROM analytics_evaluation_kinds(OLD.answers) GROUP BY answer_key, answer_kind) AS k
+        WHERE c.course_id = OLD.course_id AND c.question_id = k.answer_key
+          AND c.kind = k.answer_kind;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO analytics_evaluation_count AS c (course_id, question_id, kind, n)
+        SELECT NEW.course_id, answer_key, answer_kind, count(*)
+        FROM analytics_evaluation_kinds(NEW.answers) GROUP BY answer_key, answer_kind
+        ON CONFLICT (course_id, question_id, kind) DO UPDATE SET n = c.n + excluded.n;
+    END IF;
+    RETURN NULL;
+END $$""",
+            """
+CREATE TRIGGER analytics_evaluation_count
+AFTER INSERT OR DELETE OR UPDATE OF answers, course_id ON evaluation_response
+FOR EACH ROW EXECUTE FUNCTION analytics_evaluation_changed()""",
+        ]
+
+    def kinds(row: str) -> str:
+        return f"""
+            SELECT key, kind, count(*) AS n FROM ({_sqlite_entries(row)})
+            WHERE kind IS NOT NULL GROUP BY key, kind"""  # noqa: S608 (constant DDL)
+
+    def add(row: str) -> str:
+        return f"""
+    INSERT INTO analytics_evaluation_count (course_id, question_id, kind, n)
+    SELECT {row}.course_id, k.key, k.kind, k.n FROM ({kinds(row)}) AS k WHERE true
+    ON CONFLICT (course_id, question_id, kind) DO UPDATE SET n = n + excluded.n;"""  # noqa: S608 (constant DDL)
+
+    def take_off(row: str) -> str:
+        return f"""
+    UPDATE analytics_evaluation_count SET n = analytics_evaluation_count.n - k.n
+    FROM ({kinds(row)}) AS k
+    WHERE analytics_evaluation_count.course_id = {row}.course_id
+      AND analytics_evaluation_count.question_id = k.key
+      AND analytics_evaluation_count.kind = k.kind;"""  # noqa: S608 (constant DDL)
+
+    return [
+        f"""
+CREATE TRIGGER analytics_evaluation_insert AFTER INSERT ON evaluation_response
+BEGIN{add("NEW")}
+END""",
+        f"""
+CREATE TRIGGER analytics_evaluation_update AFTER UPDATE OF answers, course_id
+ON evaluation_response
+BEGIN{take_off("OLD")}{add("NEW")}
+END""",
+        f"""
+CREATE TRIGGER analytics_evaluation_delete AFTER DELETE ON evaluation_response
+BEGIN{take_off("OLD")}
+END""",
+    ]
+
+
+def _sqlite_entries(row: str, table: str = "") -> str:
+    """SQLite: (course_id, key, kind) for each answer of ``row`` (NEW, OLD, or an alias of
+    ``table``); kind is the rating, "text", or null for an answer not counted."""
+    spaces = "char(" + ", ".join(map(str, WHITESPACE)) + ")"
+    source = f"{table} AS {row}, " if table else ""
+    return f"""
+                SELECT {row}.course_id AS course_id, e.key AS key, CASE
+                    WHEN e.type = 'integer' AND e.value BETWEEN 1 AND 5
+                        THEN CAST(e.value AS TEXT)
+                    WHEN e.type = 'text' AND trim(e.value, {spaces}) <> '' THEN 'text'
+                END AS kind
+                FROM {source}json_each(
+                    CASE WHEN json_type({row}.answers) = 'object' THEN {row}.answers ELSE '{{}}' END
+                ) AS e"""  # noqa: S608 (constant DDL)
 
 
 def backfill(bind: sa.Connection) -> None:
@@ -271,6 +427,23 @@ def backfill(bind: sa.Connection) -> None:
         )
     )
 
+    # Evaluation counts: every existing response, by the triggers' own definition, in one
+    # statement (a trigger per row would update the same few rows once per response).
+    if bind.dialect.name == "postgresql":
+        bind.exec_driver_sql(
+            """INSERT INTO analytics_evaluation_count (course_id, question_id, kind, n)
+            SELECT r.course_id, k.answer_key, k.answer_kind, count(*)
+            FROM evaluation_response AS r, analytics_evaluation_kinds(r.answers) AS k
+            GROUP BY r.course_id, k.answer_key, k.answer_kind"""
+        )
+    else:
+        entries = _sqlite_entries("r", "evaluation_response")
+        bind.exec_driver_sql(
+            f"""INSERT INTO analytics_evaluation_count (course_id, question_id, kind, n)
+            SELECT course_id, key, kind, count(*) FROM ({entries})
+            WHERE kind IS NOT NULL GROUP BY course_id, key, kind"""  # noqa: S608 (constant DDL)
+        )
+
 
 def _seconds_between(bind: sa.Connection, start: Any, end: Any) -> Any:
     """end - start in seconds to the microsecond, as timedelta.total_seconds() gives it."""
@@ -288,6 +461,19 @@ def _seconds_between(bind: sa.Connection, start: Any, end: Any) -> Any:
 
 
 def downgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        bind.exec_driver_sql("DROP TRIGGER analytics_evaluation_count ON evaluation_response")
+        bind.exec_driver_sql("DROP FUNCTION analytics_evaluation_changed()")
+        bind.exec_driver_sql("DROP FUNCTION analytics_evaluation_kinds(json)")
+    else:
+        for name in ("insert", "update", "delete"):
+            bind.exec_driver_sql(f"DROP TRIGGER analytics_evaluation_{name}")
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.drop_index("ix_user_full_name_id")
+    with op.batch_alter_table("evaluation_response", schema=None) as batch_op:
+        batch_op.drop_index("ix_evaluation_response_course_newest")
+    op.drop_table("analytics_evaluation_count")
     op.drop_table("analytics_bank_total")
     with op.batch_alter_table("analytics_learner_bank", schema=None) as batch_op:
         batch_op.drop_index("ix_analytics_learner_bank_bank_seconds")

@@ -1,13 +1,16 @@
 """Analytics summaries: running totals kept up to date by every graded submission
-(``summaries.record_submission``, in the grading transaction), so the course report reads a
-row per question, learner-quiz or quiz instead of every attempt."""
+(``summaries.record_submission``, in the grading transaction) and, for course evaluations, by
+database triggers, so the course report reads a row per question, learner-quiz or quiz instead
+of every attempt and every evaluation response."""
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index
+from sqlalchemy import BigInteger, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
+from app.accounts.models import User
 from app.core.db import UTCDateTime
+from app.quizzes.models import EvaluationResponse
 
 
 class ItemGroupSums(SQLModel, table=True):
@@ -68,3 +71,35 @@ class BankTotals(SQLModel, table=True):
     first_attempts: int = Field(sa_type=BigInteger)
     first_passed: int = Field(sa_type=BigInteger)
     passed: int = Field(sa_type=BigInteger)
+
+
+class EvaluationCount(SQLModel, table=True):
+    """How many of a course's evaluation responses give a question each rating ("1"-"5": a
+    JSON integer) or a non-blank text answer ("text"); question "" with kind "unparsed" counts
+    responses PostgreSQL's JSON functions cannot take apart (the report then reads them all).
+
+    Kept by database triggers on evaluation_response (alembic 8a7f3c2e91d0), in the writing
+    transaction, so every way a response is written, blanked or deleted is counted."""
+
+    __tablename__ = "analytics_evaluation_count"
+
+    course_id: int = Field(foreign_key="course.id", primary_key=True, ondelete="CASCADE")
+    question_id: str = Field(sa_column=Column(Text, primary_key=True))
+    kind: str = Field(primary_key=True, max_length=10)
+    n: int = Field(sa_type=BigInteger)
+
+
+# Read paths of the report on other features' tables. The newest text answers are read in this
+# order, and the learner table pages through learners by name; without these indexes every
+# page view sorts all of the course's responses or learners.
+Index(
+    "ix_user_full_name_id",
+    User.__table__.c.full_name,  # type: ignore[attr-defined]
+    User.__table__.c.id,  # type: ignore[attr-defined]
+)
+Index(
+    "ix_evaluation_response_course_newest",
+    EvaluationResponse.__table__.c.course_id,  # type: ignore[attr-defined]
+    EvaluationResponse.__table__.c.submitted_at,  # type: ignore[attr-defined]
+    EvaluationResponse.__table__.c.id,  # type: ignore[attr-defined]
+)

@@ -8,6 +8,8 @@ then the learner's row, then the quiz's totals) so two submissions cannot deadlo
 
 ``rebuild`` recomputes every summary from quiz_attempt and quiz_item_response, for a database
 filled by other means (benchmarks/analytics_data.py) or to repair drift after hand edits.
+Evaluation counts are kept by database triggers (see the migration), because responses are
+written and blanked by code outside this feature; ``rebuild_evaluation_counts`` reruns them.
 """
 
 import functools
@@ -31,17 +33,23 @@ from sqlalchemy import (
     insert,
     literal,
     or_,
+    text,
     true,
     update,
 )
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import Session, col
 
-from app.analytics.models import BankTotals, ItemGroupSums, LearnerBankSummary
+from app.analytics.models import (
+    BankTotals,
+    EvaluationCount,
+    ItemGroupSums,
+    LearnerBankSummary,
+)
 from app.core.clock import as_utc
-from app.quizzes.models import QuizAttempt, QuizItemResponse
+from app.quizzes.models import EvaluationResponse, QuizAttempt, QuizItemResponse
 
 ITEM_SUMS = ("responses", "correct", "rest", "rest_x", "rest_sq")
 BANK_SUMS = ("learners", "submitted", "first_attempts", "first_passed", "passed")
@@ -327,6 +335,55 @@ def rebuild(connection: Connection, bank_ids: Sequence[int] | None = None) -> No
             .group_by(col(a.bank_id)),
         )
     )
+
+
+def rebuild_evaluation_counts(connection: Connection, course_ids: Sequence[int]) -> None:
+    """Recounts these courses' evaluation responses from scratch, in one statement on
+    PostgreSQL (with the triggers' own function, defined in the migration) and in Python on
+    SQLite (by the definition the triggers follow)."""
+    connection.execute(
+        delete(EvaluationCount).where(col(EvaluationCount.course_id).in_(course_ids))
+    )
+    responses = EvaluationResponse
+    of_courses = col(responses.course_id).in_(course_ids)
+    if connection.dialect.name == "postgresql":
+        ids: BindParameter[list[int]] = bindparam("ids", list(course_ids), expanding=True)
+        connection.execute(
+            text(
+                """INSERT INTO analytics_evaluation_count (course_id, question_id, kind, n)
+                SELECT r.course_id, k.answer_key, k.answer_kind, count(*)
+                FROM evaluation_response AS r, analytics_evaluation_kinds(r.answers) AS k
+                WHERE r.course_id IN :ids
+                GROUP BY r.course_id, k.answer_key, k.answer_kind"""
+            ).bindparams(ids)
+        )
+        return
+    counts: dict[tuple[int, str, str], int] = {}
+    for course_id, answers in connection.execute(
+        sql_select(col(responses.course_id), col(responses.answers)).where(of_courses)
+    ):
+        for key, value in (answers if isinstance(answers, dict) else {}).items():
+            kind = evaluation_kind(value)
+            if kind is not None:
+                counts[(course_id, key, kind)] = counts.get((course_id, key, kind), 0) + 1
+    if counts:
+        connection.execute(
+            insert(EvaluationCount),
+            [
+                {"course_id": c, "question_id": q, "kind": k, "n": n}
+                for (c, q, k), n in counts.items()
+            ],
+        )
+
+
+def evaluation_kind(value: object) -> str | None:
+    """What an answer counts as: its rating ("1"-"5", JSON integers only), "text" (a string
+    with something besides whitespace), or nothing."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5:
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return "text"
+    return None
 
 
 def seconds_between(bind: Connection, start: Any, end: Any) -> ColumnElement[Any]:

@@ -120,3 +120,29 @@ def learner_figures(
         learners[user_id].modules_passed = len(banks & set(module_bank_ids))
         learners[user_id].final_passed = final_bank_id in banks
     return learners
+
+
+def evaluation_figures(session: Session, course) -> tuple[int, dict, dict, dict]:
+    """(responses, likert counts, text totals, newest texts) by reading every response."""
+    from app.analytics.service import TEXT_ANSWERS_SHOWN
+    from app.quizzes.models import EvaluationResponse
+
+    questions = list(course.evaluation)
+    likert = {q["id"]: [0] * 5 for q in questions if q.get("type") == "likert"}
+    totals = {q["id"]: 0 for q in questions if q.get("type") != "likert"}
+    texts: dict[str, list[str]] = {q: [] for q in totals}
+    rows = session.exec(
+        select(EvaluationResponse)
+        .where(EvaluationResponse.course_id == course.id)
+        .order_by(col(EvaluationResponse.submitted_at).desc(), col(EvaluationResponse.id).desc())
+    ).all()
+    for row in rows:
+        for qid, value in row.answers.items():
+            if qid in likert:
+                if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5:
+                    likert[qid][value - 1] += 1
+            elif qid in totals and isinstance(value, str) and value.strip():
+                totals[qid] += 1
+                if len(texts[qid]) < TEXT_ANSWERS_SHOWN:
+                    texts[qid].append(value.strip())
+    return len(rows), likert, totals, texts

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from app.accounts.models import User
 from app.analytics import service as analytics
+from app.analytics.models import EvaluationCount
 from app.core.clock import utcnow
 from app.quizzes.models import EvaluationResponse
 from tests.content_helpers import import_tree
@@ -109,3 +110,67 @@ def test_awkward_answers_alone(session):
     (comments,) = result.text
     assert comments.total == 3
     assert comments.answers == ["Ünïcödé ✓", "Mehr Beispiele", "Useful"]
+
+
+def _add(session, course, answers, at):
+    row = EvaluationResponse(
+        user_id=_learner(session, 0).id, course_id=course.id, answers=answers, submitted_at=at
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _matches_reading(session, course):
+    result = analytics.evaluation_results(session, course)
+    responses, likert, total, texts = _by_reading_everything(session, course)
+    assert result.responses == responses
+    assert result.likert[0].counts == likert
+    assert result.text[0].total == total
+    assert result.text[0].answers == texts
+    return result
+
+
+def test_counts_follow_blanking_moving_and_deleting_responses(session):
+    course = import_tree(session, DEMO)[0]
+    now = utcnow()
+    rows = [_add(session, course, a, now + timedelta(seconds=n)) for n, a in enumerate(AWKWARD)]
+    _matches_reading(session, course)
+    for row in rows[:3]:  # what deleting an account does to free text
+        row.answers = {k: "" if isinstance(v, str) else v for k, v in row.answers.items()}
+        session.add(row)
+    session.flush()
+    assert _matches_reading(session, course).text[0].total == 1
+    session.delete(rows[8])
+    session.flush()
+    result = _matches_reading(session, course)
+    assert (result.text[0].total, result.likert[0].counts) == (0, [0, 0, 1, 0, 0])
+
+
+def test_answers_postgresql_cannot_take_apart_are_counted_by_reading(session):
+    """A lone surrogate escape is valid JSON text to PostgreSQL's json type, but its JSON
+    functions refuse it: the trigger sets that response aside instead of failing the write,
+    and the report counts the course in Python until it is gone."""
+    course = import_tree(session, DEMO)[0]
+    now = utcnow()
+    _add(session, course, {"objectives-met": 2, "comments": "fine"}, now)
+    odd = _add(session, course, {"objectives-met": 4, "comments": "\ud800 odd"}, now)
+    result = _matches_reading(session, course)
+    assert result.likert[0].counts == [0, 1, 0, 1, 0]
+    assert result.text[0].total == 2
+    on_postgres = session.get_bind().dialect.name == "postgresql"
+    assert _unparsed(session, course) == (1 if on_postgres else 0)  # SQLite reads it fine
+    session.delete(odd)
+    session.flush()
+    result = _matches_reading(session, course)
+    assert (result.likert[0].counts, result.text[0].total) == ([0, 1, 0, 0, 0], 1)
+    assert _unparsed(session, course) == 0
+
+
+def _unparsed(session, course):
+    counts = session.exec(
+        select(EvaluationCount.n).where(
+            EvaluationCount.course_id == course.id, EvaluationCount.kind == "unparsed"
+        )
+    ).all()
+    return sum(counts)

@@ -12,19 +12,25 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import and_
 from sqlmodel import Session, col, delete, select
 
 from app.accounts.models import User
 from app.analytics import service as analytics
 from app.analytics import summaries
-from app.analytics.models import BankTotals, ItemGroupSums, LearnerBankSummary
+from app.analytics.models import (
+    BankTotals,
+    EvaluationCount,
+    ItemGroupSums,
+    LearnerBankSummary,
+)
 from app.core.clock import utcnow
 from app.core.db import writer
 from app.courses import service as courses
 from app.courses.models import Course
 from app.quizzes import service as quizzes
 from app.quizzes.errors import AttemptsExhausted, QuizLocked
-from app.quizzes.models import QuizBank, QuizVersion
+from app.quizzes.models import EvaluationResponse, QuizBank, QuizVersion
 from tests.analytics import reference
 from tests.content_helpers import correct_answers, import_tree
 from tests.factories import make_user
@@ -33,7 +39,7 @@ DEMO = Path(__file__).resolve().parents[1] / "data" / "content"
 MIGRATION = (
     Path(__file__).resolve().parents[2] / "alembic" / "versions" / "20261123_analytics_summaries.py"
 )
-SUMMARY_TABLES = (ItemGroupSums, LearnerBankSummary, BankTotals)
+SUMMARY_TABLES = (ItemGroupSums, LearnerBankSummary, BankTotals, EvaluationCount)
 
 
 def _random_answers(snapshot, rng):
@@ -149,8 +155,32 @@ def busy_course(session, tmp_path):
     for user in learners:
         clock[user.id] += timedelta(days=3)  # past every cooldown
     _play(session, course, learners, rng, clock)
+    _evaluate(session, course, learners, rng, clock)
     session.commit()
     return course
+
+
+def _evaluate(session, course, learners, rng, clock):
+    """Evaluations with awkward answers; one is blanked later (as account deletion does), one
+    deleted, one moved to a since-removed question id."""
+    rows = []
+    for user in learners:
+        answers = {
+            "objectives-met": rng.choice([1, 2, 3, 4, 5, 5, 3.0, True, "4", 0, None]),
+            "comments": rng.choice(["Useful", "  ", "\u00a0", "x\u0000", "", 3, "Mehr Beispiele"]),
+        }
+        if rng.random() < 0.2:
+            answers["retired-question"] = 4
+        row = EvaluationResponse(
+            user_id=user.id, course_id=course.id, answers=answers, submitted_at=clock[user.id]
+        )
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    rows[0].answers = {k: "" if isinstance(v, str) else v for k, v in rows[0].answers.items()}
+    session.add(rows[0])
+    session.delete(rows[1])
+    session.flush()
 
 
 def _banks(session, course):
@@ -160,15 +190,21 @@ def _banks(session, course):
     }
 
 
-def _summary_rows(session, bank_ids):
-    """Every summary row of these quizzes, as plain tuples in key order."""
+def _summary_rows(session, course):
+    """Every summary row of this course, as plain tuples in key order."""
+    bank_ids = list(_banks(session, course).values())
     out = {}
     for table in SUMMARY_TABLES:
         columns = list(table.__table__.c)
         keys = [c for c in columns if c.primary_key]
-        rows = session.execute(
-            select(*columns).where(col(table.bank_id).in_(bank_ids)).order_by(*keys)
-        ).all()
+        mine = (
+            col(table.course_id) == course.id
+            if table is EvaluationCount
+            else col(table.bank_id).in_(bank_ids)
+        )
+        if table is EvaluationCount:  # a count taken back to 0 keeps its row
+            mine = and_(mine, col(EvaluationCount.n) != 0)
+        rows = session.execute(select(*columns).where(mine).order_by(*keys)).all()
         out[table.__tablename__] = [tuple(r) for r in rows]
     return out
 
@@ -228,6 +264,14 @@ def test_report_from_summaries_equals_a_full_recomputation(session, busy_course)
         assert sum(o.chosen for o in item.options) == sum(expected.chosen.values())
     assert any(i.discrimination is not None for i in reported.values())
 
+    responses, likert, totals, texts = reference.evaluation_figures(session, course)
+    evaluation = report.evaluation
+    assert evaluation.responses == responses == 9  # ten evaluated, one deleted
+    assert {q.question_id: q.counts for q in evaluation.likert} == likert
+    assert {q.question_id: q.total for q in evaluation.text} == totals
+    assert {q.question_id: q.answers for q in evaluation.text} == texts
+    assert sum(likert["objectives-met"]) > 0 and totals["comments"] > 0
+
     learners = reference.learner_figures(session, [banks["intro"], banks["next"]], banks["final"])
     rows = list(analytics.iter_learners(session, course))
     page = analytics.learners(session, course, per_page=100)
@@ -247,9 +291,10 @@ def test_report_from_summaries_equals_a_full_recomputation(session, busy_course)
 
 def test_rebuilding_gives_exactly_the_summaries_submissions_kept(session, busy_course):
     bank_ids = list(_banks(session, busy_course).values())
-    kept = _summary_rows(session, bank_ids)
+    kept = _summary_rows(session, busy_course)
     summaries.rebuild(session.connection(), bank_ids)
-    assert _summary_rows(session, bank_ids) == kept
+    summaries.rebuild_evaluation_counts(session.connection(), [busy_course.id])
+    assert _summary_rows(session, busy_course) == kept
 
 
 def _migration():
@@ -262,16 +307,15 @@ def _migration():
 def test_migration_backfill_gives_the_figures_of_a_live_database(session, busy_course):
     """An upgraded database shows what the summaries would have accumulated."""
     course = busy_course
-    bank_ids = list(_banks(session, course).values())
-    kept = _summary_rows(session, bank_ids)
+    kept = _summary_rows(session, course)
     report = analytics.course_report(session, course).model_dump()
     for table in SUMMARY_TABLES:
         session.execute(delete(table))
-    assert _summary_rows(session, bank_ids) == {t.__tablename__: [] for t in SUMMARY_TABLES}
+    assert _summary_rows(session, course) == {t.__tablename__: [] for t in SUMMARY_TABLES}
 
     _migration().backfill(session.connection())
 
-    assert _summary_rows(session, bank_ids) == kept
+    assert _summary_rows(session, course) == kept
     assert analytics.course_report(session, course).model_dump() == report
 
 
@@ -320,7 +364,7 @@ def test_parallel_submissions_to_one_quiz_lose_no_increment(engine, committed_le
 
     with Session(engine) as session:
         bank_ids = list(_banks(session, course).values())
-        kept = _summary_rows(session, bank_ids)
+        kept = _summary_rows(session, course)
         totals = session.get(BankTotals, _banks(session, course)["intro"])
         assert (totals.learners, totals.submitted) == (PARALLEL, PARALLEL)
         groups = session.exec(
@@ -328,5 +372,5 @@ def test_parallel_submissions_to_one_quiz_lose_no_increment(engine, committed_le
         ).all()
         assert sum(g.responses for g in groups) == 2 * PARALLEL  # two questions each
         summaries.rebuild(session.connection(), bank_ids)
-        assert _summary_rows(session, bank_ids) == kept
+        assert _summary_rows(session, course) == kept
         session.rollback()

@@ -148,4 +148,15 @@ def verify(body: VerifyIn, session: ReadSessionDep, settings: SettingsDep) -> Ve
 def verify_batch(body: BatchIn, session: ReadSessionDep, settings: SettingsDep) -> BatchOut:
     """Public: up to 100 codes or tokens, answered in the same order."""
     results = certificates.verify_items(session, body.items, now=utcnow(), settings=settings)
-    return BatchOut(results=[BatchItemOut(item=item, **out.model_dump()) for item, out in results])
+    return BatchOut(
+        results=[
+            BatchItemOut(
+                item=item,
+                valid=out.valid,
+                status=out.status,
+                reason=out.reason,
+                certificate=out.certificate,
+            )
+            for item, out in results
+        ]
+    )

@@ -62,8 +62,15 @@ class BatchIn(BaseModel):
     items: list[str] = Field(max_length=100)
 
 
-class BatchItemOut(VerifyOut):
+class BatchItemOut(BaseModel):
+    """One batch answer: the verdict and the certificate record, without the signed credential
+    (a hundred of those is most of a megabyte; POST /verify returns it for one token)."""
+
     item: str
+    valid: bool
+    status: str
+    reason: str
+    certificate: CertificateOut | None = None
 
 
 class BatchOut(BaseModel):

@@ -193,6 +193,8 @@ def test_batch_verification_keeps_order_and_limits_size(client, graduate):
     results = client.post("/api/v1/verify/batch", json={"items": items}).json()["results"]
     assert [r["item"] for r in results] == items
     assert [r["valid"] for r in results] == [True, False, True, False]
+    assert results[0]["certificate"]["code"] == issued["code"]
+    assert "credential" not in results[0]  # the record, not the whole signed credential
     assert client.post("/api/v1/verify/batch", json={"items": ["x"] * 101}).status_code == 422
 
 

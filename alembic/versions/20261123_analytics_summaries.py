@@ -23,6 +23,10 @@ down_revision: str | None = "3eb556674c88"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# app.analytics.models.SHARDS as of this revision: item groups and quiz totals are kept in this
+# many rows each, by the learner's id modulo SHARDS (readers sum over shards).
+SHARDS = 16
+
 
 def upgrade() -> None:
     op.create_table(
@@ -31,6 +35,7 @@ def upgrade() -> None:
         sa.Column("question_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("item_count", sa.Integer(), nullable=False),
         sa.Column("chosen", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("shard", sa.Integer(), nullable=False),
         sa.Column("bank_id", sa.Integer(), nullable=False),
         sa.Column("responses", sa.BigInteger(), nullable=False),
         sa.Column("correct", sa.BigInteger(), nullable=False),
@@ -54,6 +59,7 @@ def upgrade() -> None:
             "question_id",
             "item_count",
             "chosen",
+            "shard",
             name=op.f("pk_analytics_item_group"),
         ),
     )
@@ -92,6 +98,7 @@ def upgrade() -> None:
     op.create_table(
         "analytics_bank_total",
         sa.Column("bank_id", sa.Integer(), nullable=False),
+        sa.Column("shard", sa.Integer(), nullable=False),
         sa.Column("learners", sa.BigInteger(), nullable=False),
         sa.Column("submitted", sa.BigInteger(), nullable=False),
         sa.Column("first_attempts", sa.BigInteger(), nullable=False),
@@ -103,7 +110,7 @@ def upgrade() -> None:
             name=op.f("fk_analytics_bank_total_bank_id_quiz_bank"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("bank_id", name=op.f("pk_analytics_bank_total")),
+        sa.PrimaryKeyConstraint("bank_id", "shard", name=op.f("pk_analytics_bank_total")),
     )
     op.create_table(
         "analytics_evaluation_count",
@@ -264,19 +271,27 @@ def backfill(bind: sa.Connection) -> None:
     """Summaries of every attempt submitted before this revision, so an upgraded database shows
     the figures it showed before. Frozen here as of this revision (app.analytics.summaries
     .rebuild is the living copy): set-based INSERT ... SELECT, the same SQL on both databases
-    except for the interval in seconds."""
+    except for the interval in seconds. Shared rows go to shard user_id % SHARDS, as the
+    submissions of each learner would have put them (readers sum over any shards)."""
     response = sa.table(
         "quiz_item_response",
         *(
             sa.column(name)
-            for name in ("bank_id", "quiz_version_id", "question_id", "item_count", "chosen")
+            for name in (
+                "attempt_id",
+                "bank_id",
+                "quiz_version_id",
+                "question_id",
+                "item_count",
+                "chosen",
+            )
         ),
         sa.column("is_correct", sa.Boolean()),
         sa.column("attempt_score", sa.Float()),
     )
     attempt = sa.table(
         "quiz_attempt",
-        *(sa.column(name) for name in ("user_id", "bank_id", "number")),
+        *(sa.column(name) for name in ("id", "user_id", "bank_id", "number")),
         sa.column("is_passed", sa.Boolean()),
         sa.column("started_at", app.core.db.UTCDateTime()),
         sa.column("submitted_at", app.core.db.UTCDateTime()),
@@ -290,6 +305,7 @@ def backfill(bind: sa.Connection) -> None:
                 "question_id",
                 "item_count",
                 "chosen",
+                "shard",
                 "bank_id",
                 "responses",
                 "correct",
@@ -321,6 +337,7 @@ def backfill(bind: sa.Connection) -> None:
             sa.column(name)
             for name in (
                 "bank_id",
+                "shard",
                 "learners",
                 "submitted",
                 "first_attempts",
@@ -330,6 +347,9 @@ def backfill(bind: sa.Connection) -> None:
         ),
     )
     big = sa.BigInteger()
+    # Inline (not a bound parameter), so PostgreSQL takes the GROUP BY's expression for the
+    # select list's.
+    shard = attempt.c.user_id % sa.literal_column(str(SHARDS), sa.Integer)
 
     # Item groups: rest points = the attempt's points (score x questions, whole after rounding
     # the 4-place score) less this item's.
@@ -338,15 +358,20 @@ def backfill(bind: sa.Connection) -> None:
         sa.func.round(sa.cast(response.c.attempt_score * response.c.item_count, sa.Float)),
         sa.Integer,
     )
-    per_item = sa.select(
-        response.c.quiz_version_id,
-        response.c.question_id,
-        response.c.item_count,
-        sa.func.coalesce(response.c.chosen, "").label("chosen"),
-        response.c.bank_id,
-        x.label("x"),
-        (points - x).label("rest"),
-    ).subquery()
+    per_item = (
+        sa.select(
+            response.c.quiz_version_id,
+            response.c.question_id,
+            response.c.item_count,
+            sa.func.coalesce(response.c.chosen, "").label("chosen"),
+            shard.label("shard"),
+            response.c.bank_id,
+            x.label("x"),
+            (points - x).label("rest"),
+        )
+        .select_from(response.join(attempt, attempt.c.id == response.c.attempt_id))
+        .subquery()
+    )
     bind.execute(
         group.insert().from_select(
             [c.name for c in group.c],
@@ -355,6 +380,7 @@ def backfill(bind: sa.Connection) -> None:
                 per_item.c.question_id,
                 per_item.c.item_count,
                 per_item.c.chosen,
+                per_item.c.shard,
                 sa.func.min(per_item.c.bank_id),
                 sa.func.count(),
                 sa.func.sum(sa.cast(per_item.c.x, big)),
@@ -366,6 +392,7 @@ def backfill(bind: sa.Connection) -> None:
                 per_item.c.question_id,
                 per_item.c.item_count,
                 per_item.c.chosen,
+                per_item.c.shard,
             ),
         )
     )
@@ -414,6 +441,7 @@ def backfill(bind: sa.Connection) -> None:
             [c.name for c in totals.c],
             sa.select(
                 attempt.c.bank_id,
+                shard,
                 sa.func.count(sa.distinct(attempt.c.user_id)),
                 sa.func.count(),
                 sa.func.sum(sa.case((first, 1), else_=0)),
@@ -423,7 +451,7 @@ def backfill(bind: sa.Connection) -> None:
                 ),
             )
             .where(submitted)
-            .group_by(attempt.c.bank_id),
+            .group_by(attempt.c.bank_id, shard),
         )
     )
 

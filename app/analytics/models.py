@@ -12,13 +12,26 @@ from app.accounts.models import User
 from app.core.db import UTCDateTime
 from app.quizzes.models import EvaluationResponse
 
+# Shared running totals (per quiz, per question group) are split over this many rows, chosen
+# by the learner's id modulo SHARDS, so concurrent submissions of different learners rarely
+# wait on one row lock until the other's grading transaction commits. Readers sum over shards;
+# a learner's submissions always land in the same shard, so per-shard counts of distinct
+# learners add up exactly. Changing it needs no migration: readers sum whatever shards exist.
+SHARDS = 16
+
+
+def shard_of(user_id: int) -> int:
+    return user_id % SHARDS
+
 
 class ItemGroupSums(SQLModel, table=True):
     """Item responses of one question in one quiz version, grouped by the options chosen and by
-    the attempt's number of questions. The rest score of a response is ``rest`` points (the
-    attempt's other questions answered right) over ``item_count - 1``; keeping the point sums
-    as integers per item count makes every total exact and independent of the order in which
-    submissions arrive, so the point-biserial is computed from exact Σy, Σxy and Σy²."""
+    the attempt's number of questions, in one row per shard (the learners whose id is the shard
+    modulo SHARDS: a group's totals are the sums over its shards). The rest score of a response
+    is ``rest`` points (the attempt's other questions answered right) over ``item_count - 1``;
+    keeping the point sums as integers per item count makes every total exact and independent
+    of the order in which submissions arrive, so the point-biserial is computed from exact Σy,
+    Σxy and Σy²."""
 
     __tablename__ = "analytics_item_group"
     __table_args__ = (Index("ix_analytics_item_group_bank_id", "bank_id"),)
@@ -30,6 +43,7 @@ class ItemGroupSums(SQLModel, table=True):
     item_count: int = Field(primary_key=True)
     # Positions in the authored question as quiz_item_response.chosen; "" when none was chosen.
     chosen: str = Field(primary_key=True, max_length=100)
+    shard: int = Field(primary_key=True)  # shard_of(the attempt's user_id)
     bank_id: int = Field(foreign_key="quiz_bank.id", ondelete="CASCADE")
     responses: int = Field(sa_type=BigInteger)
     correct: int = Field(sa_type=BigInteger)  # Σx
@@ -60,12 +74,14 @@ class LearnerBankSummary(SQLModel, table=True):
 
 
 class BankTotals(SQLModel, table=True):
-    """Per quiz: learners who submitted, submitted attempts, attempts numbered 1 and how many of
-    those passed, and learners who passed."""
+    """Per quiz and shard (learners whose id is the shard modulo SHARDS): learners who
+    submitted, submitted attempts, attempts numbered 1 and how many of those passed, and
+    learners who passed. A quiz's figures are the sums over its shards."""
 
     __tablename__ = "analytics_bank_total"
 
     bank_id: int = Field(foreign_key="quiz_bank.id", primary_key=True, ondelete="CASCADE")
+    shard: int = Field(primary_key=True)
     learners: int = Field(sa_type=BigInteger)
     submitted: int = Field(sa_type=BigInteger)
     first_attempts: int = Field(sa_type=BigInteger)

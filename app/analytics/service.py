@@ -14,10 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     and_,
     case,
+    cast,
     distinct,
     exists,
     literal,
@@ -186,15 +188,28 @@ class _BankStats:
     median_seconds: float | None = None
 
 
+def _sum_int(column: Any) -> ColumnElement[int]:
+    """Sum over a summary's shards, as an int (PostgreSQL sums bigints as numeric)."""
+    return cast(func.sum(column), BigInteger)
+
+
 def _bank_stats(session: Session, bank_ids: Sequence[int]) -> dict[int, _BankStats]:
     """Per quiz, from the totals kept at submission (app.analytics.summaries)."""
     if not bank_ids:
         return {}
-    rows = session.exec(select(BankTotals).where(col(BankTotals.bank_id).in_(bank_ids))).all()
-    stats = {
-        t.bank_id: _BankStats(t.learners, t.submitted, t.first_attempts, t.first_passed, t.passed)
-        for t in rows
-    }
+    t = BankTotals
+    rows = session.execute(
+        sql_select(
+            col(t.bank_id),
+            *(
+                _sum_int(col(c))
+                for c in (t.learners, t.submitted, t.first_attempts, t.first_passed, t.passed)
+            ),
+        )
+        .where(col(t.bank_id).in_(bank_ids))
+        .group_by(col(t.bank_id))
+    ).all()
+    stats = {bank_id: _BankStats(*figures) for bank_id, *figures in rows}
     for bank_id, s in stats.items():
         s.median_seconds = _median_seconds_to_pass(session, bank_id, s.passed)
     return stats
@@ -332,10 +347,13 @@ def _item_sums(
     """The item groups kept at submission: per (version, question, attempt size, options
     chosen), the count, the number right and exact integer sums for the rest score."""
     g = ItemGroupSums
-    rows = session.exec(
-        select(g)
+    keys = (col(g.quiz_version_id), col(g.question_id), col(g.item_count), col(g.chosen))
+    sums = [_sum_int(getattr(g, name)).label(name) for name in summaries.ITEM_SUMS]
+    rows = session.execute(
+        sql_select(*keys, *sums)
         .where(col(g.bank_id).in_(bank_ids))
-        .order_by(col(g.quiz_version_id), col(g.question_id), col(g.item_count), col(g.chosen))
+        .group_by(*keys)  # over the shards
+        .order_by(*keys)
     )
     for row in rows:
         yield (

@@ -4,7 +4,9 @@
 place in the summaries commit or roll back together. Every change is an atomic upsert
 (``INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n``, on SQLite and PostgreSQL alike), so
 concurrent submissions never lose an increment; rows are locked in one order (item groups by key,
-then the learner's row, then the quiz's totals) so two submissions cannot deadlock on them.
+then the learner's row, then the quiz's totals) so two submissions cannot deadlock on them. The
+shared rows (item groups, quiz totals) are split into shards by the learner's id
+(models.shard_of), so submissions of different learners rarely wait for each other's commit.
 
 ``rebuild`` recomputes every summary from quiz_attempt and quiz_item_response, for a database
 filled by other means (benchmarks/analytics_data.py) or to repair drift after hand edits.
@@ -32,6 +34,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     text,
     true,
@@ -43,10 +46,12 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import Session, col
 
 from app.analytics.models import (
+    SHARDS,
     BankTotals,
     EvaluationCount,
     ItemGroupSums,
     LearnerBankSummary,
+    shard_of,
 )
 from app.core.clock import as_utc
 from app.quizzes.models import EvaluationResponse, QuizAttempt, QuizItemResponse
@@ -84,8 +89,9 @@ def _statements(dialect: str) -> _Statements:
     groups = ItemGroupSums.__table__  # type: ignore[attr-defined]
     new_items = insert_for(groups)
     add_items = new_items.on_conflict_do_update(
-        index_elements=[groups.c[k] for k in ("quiz_version_id", "question_id", "item_count")]
-        + [groups.c.chosen],
+        index_elements=[
+            groups.c[k] for k in ("quiz_version_id", "question_id", "item_count", "chosen", "shard")
+        ],
         set_={n: groups.c[n] + new_items.excluded[n] for n in ITEM_SUMS},
     )
     learner = LearnerBankSummary.__table__  # type: ignore[attr-defined]
@@ -113,7 +119,7 @@ def _statements(dialect: str) -> _Statements:
     totals = BankTotals.__table__  # type: ignore[attr-defined]
     new_totals = insert_for(totals)
     add_totals = new_totals.on_conflict_do_update(
-        index_elements=[totals.c.bank_id],
+        index_elements=[totals.c.bank_id, totals.c.shard],
         set_={n: totals.c[n] + new_totals.excluded[n] for n in BANK_SUMS},
     )
     attempt = QuizAttempt.__table__  # type: ignore[attr-defined]
@@ -142,6 +148,7 @@ def record_submission(
     in the caller's transaction; safe against concurrent submissions on both databases."""
     conn = session.connection()
     sql = _statements(conn.dialect.name)
+    shard = shard_of(attempt.user_id)
     groups: dict[tuple[int, str, int, str], list[int]] = {}
     for item in items:
         count = int(item["item_count"])
@@ -161,6 +168,7 @@ def record_submission(
                     "question_id": question_id,
                     "item_count": count,
                     "chosen": chosen,
+                    "shard": shard,
                     "bank_id": attempt.bank_id,
                     **dict(zip(ITEM_SUMS, sums, strict=True)),
                 }
@@ -198,6 +206,7 @@ def record_submission(
         sql.add_totals,
         {
             "bank_id": attempt.bank_id,
+            "shard": shard,
             "learners": int(attempts == 1),
             "submitted": 1,
             "first_attempts": int(first),
@@ -218,7 +227,8 @@ def _utc(value: datetime | str) -> datetime:
 
 def rebuild(connection: Connection, bank_ids: Sequence[int] | None = None) -> None:
     """Recomputes the summaries of these quizzes (all when None) from quiz_attempt and
-    quiz_item_response; the result equals what record_submission would have accumulated."""
+    quiz_item_response; the result equals, row for row and shard for shard, what
+    record_submission would have accumulated (a learner's attempts all fall in one shard)."""
     scope: dict[Any, Any] = {}
     for table in (ItemGroupSums, LearnerBankSummary, BankTotals):
         stmt = delete(table)
@@ -229,6 +239,9 @@ def rebuild(connection: Connection, bank_ids: Sequence[int] | None = None) -> No
         scope[model] = col(model.bank_id).in_(bank_ids) if bank_ids is not None else true()
 
     r = QuizItemResponse
+    a = QuizAttempt
+    # Inline, so PostgreSQL sees the select list's and GROUP BY's expressions as the same.
+    shard_sql = col(a.user_id) % literal_column(str(SHARDS), Integer)
     x = case((col(r.is_correct).is_(True), 1), else_=0)
     points = cast(func.round(cast(col(r.attempt_score) * col(r.item_count), Float)), Integer)
     per_item = (
@@ -237,10 +250,12 @@ def rebuild(connection: Connection, bank_ids: Sequence[int] | None = None) -> No
             col(r.question_id).label("question_id"),
             col(r.item_count).label("item_count"),
             func.coalesce(col(r.chosen), "").label("chosen"),
+            (shard_sql).label("shard"),
             col(r.bank_id).label("bank_id"),
             x.label("x"),
             (points - x).label("rest"),
         )
+        .join(a, col(a.id) == col(r.attempt_id))
         .where(scope[QuizItemResponse])
         .subquery()
     )
@@ -252,6 +267,7 @@ def rebuild(connection: Connection, bank_ids: Sequence[int] | None = None) -> No
                 "question_id",
                 "item_count",
                 "chosen",
+                "shard",
                 "bank_id",
                 "responses",
                 "correct",
@@ -264,6 +280,7 @@ def rebuild(connection: Connection, bank_ids: Sequence[int] | None = None) -> No
                 per_item.c.question_id,
                 per_item.c.item_count,
                 per_item.c.chosen,
+                per_item.c.shard,
                 func.min(per_item.c.bank_id),
                 func.count(),
                 func.sum(cast(per_item.c.x, big)),
@@ -275,11 +292,11 @@ def rebuild(connection: Connection, bank_ids: Sequence[int] | None = None) -> No
                 per_item.c.question_id,
                 per_item.c.item_count,
                 per_item.c.chosen,
+                per_item.c.shard,
             ),
         )
     )
 
-    a = QuizAttempt
     submitted = col(a.submitted_at).is_not(None)
     is_passed = and_(submitted, col(a.is_passed).is_(True))
     connection.execute(
@@ -322,9 +339,18 @@ def rebuild(connection: Connection, bank_ids: Sequence[int] | None = None) -> No
     first = col(a.number) == 1
     connection.execute(
         insert(BankTotals).from_select(
-            ["bank_id", "learners", "submitted", "first_attempts", "first_passed", "passed"],
+            [
+                "bank_id",
+                "shard",
+                "learners",
+                "submitted",
+                "first_attempts",
+                "first_passed",
+                "passed",
+            ],
             sql_select(
                 col(a.bank_id),
+                shard_sql,
                 func.count(func.distinct(col(a.user_id))),
                 func.count(),
                 func.sum(case((first, 1), else_=0)),
@@ -332,7 +358,7 @@ def rebuild(connection: Connection, bank_ids: Sequence[int] | None = None) -> No
                 func.count(func.distinct(case((col(a.is_passed).is_(True), col(a.user_id))))),
             )
             .where(scope[QuizAttempt], submitted)
-            .group_by(col(a.bank_id)),
+            .group_by(col(a.bank_id), shard_sql),
         )
     )
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
-from sqlalchemy import BindParameter, ColumnElement, bindparam, delete, func, update
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, delete, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -30,7 +30,6 @@ from app.accounts.schemas import RegisterIn
 from app.core.clock import as_utc
 from app.core.db import rowcount
 from app.core.errors import Invalid, NotFound
-from app.core.fastread import PreparedRead
 from app.core.security import (
     burn_password_check,
     hash_password,
@@ -401,7 +400,7 @@ def find_web_session(
 
 @dataclass(frozen=True)
 class SignedIn:
-    """A live browser session's user as check_web_session sees it: who, and what to check."""
+    """A live browser session's user as signed_in_select reads it: who, and what to check."""
 
     user_id: int
     role: Role
@@ -409,25 +408,26 @@ class SignedIn:
     is_totp_enabled: bool
 
 
-# Checked on every view of the hottest page: one indexed lookup of a few columns, no entities.
-_CHECK_SESSION = PreparedRead(
-    sa_select(
-        col(User.id), col(User.role), col(WebSession.is_mfa_pending), col(User.is_totp_enabled)
+def signed_in_select() -> Select[int | None, Role, bool, bool]:
+    """The live session's user, in the columns SignedIn holds: one indexed lookup, no entities.
+    Parameters: digest and now (signed_in_params). Pages on the hot path extend it with their
+    own columns, so the sign-in check and the page's reads are one statement."""
+    return (
+        sa_select(
+            col(User.id), col(User.role), col(WebSession.is_mfa_pending), col(User.is_totp_enabled)
+        )
+        .join_from(WebSession, User, col(User.id) == WebSession.user_id)
+        .where(*_live_session(bindparam("digest"), bindparam("now")))
     )
-    .join_from(WebSession, User, col(User.id) == WebSession.user_id)
-    .where(*_live_session(bindparam("digest"), bindparam("now")))
-)
 
 
-def check_web_session(session: Session, raw: str, *, now: datetime) -> SignedIn | None:
-    """find_web_session's answer in a few columns (same rule, no entities); None if unusable.
-    Always read from the database: nothing about a session is cached between requests."""
-    found = _CHECK_SESSION.first(session, {"digest": token_digest(raw), "now": now})
-    if found is None:
-        return None
-    return SignedIn(
-        user_id=found[0], role=found[1], is_mfa_pending=found[2], is_totp_enabled=found[3]
-    )
+def signed_in_params(raw: str, *, now: datetime) -> dict[str, object]:
+    return {"digest": token_digest(raw), "now": now}
+
+
+def signed_in_from(row: tuple[int, Role, bool, bool, *tuple[object, ...]]) -> SignedIn:
+    """The SignedIn of a row whose first columns are signed_in_select's."""
+    return SignedIn(user_id=row[0], role=row[1], is_mfa_pending=row[2], is_totp_enabled=row[3])
 
 
 def complete_mfa(session: Session, web_session: WebSession) -> None:

@@ -163,13 +163,19 @@ def web_user(request: Request, session: SessionDep) -> User:
     return user
 
 
-def signed_in_reader(request: Request, session: Session) -> accounts.SignedIn:
-    """web_user's checks, for a page on the hot path that calls it from its own body: the
-    sign-in check then shares the route's one thread-pool hop instead of taking two more, and
-    no entities are loaded. The session row is read on every call (never cached), so sign-out
-    and expiry take effect on the next request in every process. Same exceptions as web_user."""
-    raw = request.cookies.get(SESSION_COOKIE)
-    found = accounts.check_web_session(session, raw, now=utcnow()) if raw else None
+def session_token(request: Request) -> str | None:
+    """The browser session cookie, for pages that read the session with their own statement."""
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def admit_reader(
+    request: Request, session: Session, found: accounts.SignedIn | None
+) -> accounts.SignedIn:
+    """web_user's rules for a page on the hot path that reads the session in its own statement
+    (accounts.signed_in_select, e.g. courses.open_module), so the check and the page's reads
+    are one round trip and no entities are loaded. The session row is read on every request
+    (never cached), so sign-out and expiry apply to the next request in every process. Same
+    exceptions as web_user."""
     if found is None or found.is_mfa_pending:
         raise Unauthenticated("please sign in")
     _require_second_factor_setup(request, session, found.role, found.is_totp_enabled)

@@ -1,14 +1,17 @@
 """Courses: catalog, course progress and gating, enrolment, reading modules."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import BindParameter, and_, bindparam, or_, update
+from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, func, select
 
+from app.accounts import service as accounts
 from app.accounts.models import Role, User
 from app.certificates import service as certificates
 from app.core.fastread import PreparedRead
@@ -376,25 +379,26 @@ class ModuleView:
     cache_key: tuple[object, ...]
 
 
-# One statement for the per-learner part of a module view: the course's identity and content
-# version (the structure itself comes from the per-process cache), the enrollment, the passed
-# banks, and the visit of this module. The passed keys are the rule of
-# quizzes.passed_bank_keys (a bank is passed once any attempt passed it);
-# tests/courses/test_service.py checks that both agree.
-_UID: BindParameter[int] = bindparam("user_id")
+# The module reader's one statement: the browser session's user (accounts.signed_in_select,
+# the sign-in check), then this learner's part of the page: the course's identity and content
+# version (the structure itself comes from the per-process caches), the enrollment, the passed
+# banks and the visit of this module. The passed keys are the rule of quizzes.passed_bank_keys
+# (a bank is passed once any attempt passed it); tests/courses/test_service.py checks that
+# both agree.
 _PASSED_KEYS = (
     sa_select(func.aggregate_strings(col(QuizBank.key), ","))
     .select_from(QuizAttempt)
     .join(QuizBank, col(QuizBank.id) == QuizAttempt.bank_id)
     .where(
         col(QuizBank.course_id) == Course.id,
-        col(QuizAttempt.user_id) == _UID,
+        col(QuizAttempt.user_id) == User.id,
         col(QuizAttempt.is_passed).is_(True),
     )
     .scalar_subquery()
 )
 _OPEN_MODULE = PreparedRead(
-    sa_select(
+    accounts.signed_in_select()
+    .add_columns(
         col(Course.id),
         col(Course.status),
         col(Course.version),
@@ -407,10 +411,10 @@ _OPEN_MODULE = PreparedRead(
         col(ModuleVisit.last_seen_at),
         _PASSED_KEYS,
     )
-    .select_from(Course)
+    .outerjoin(Course, col(Course.slug) == bindparam("slug"))
     .outerjoin(
         Enrollment,
-        and_(col(Enrollment.course_id) == Course.id, col(Enrollment.user_id) == _UID),
+        and_(col(Enrollment.course_id) == Course.id, col(Enrollment.user_id) == User.id),
     )
     .outerjoin(
         Module,
@@ -422,9 +426,8 @@ _OPEN_MODULE = PreparedRead(
     )
     .outerjoin(
         ModuleVisit,
-        and_(col(ModuleVisit.module_id) == Module.id, col(ModuleVisit.user_id) == _UID),
+        and_(col(ModuleVisit.module_id) == Module.id, col(ModuleVisit.user_id) == User.id),
     )
-    .where(col(Course.slug) == bindparam("slug"))
 )
 _CourseKey = tuple[int, int, str, str]
 # Per process, by content version (see _STRUCTURE_CACHE): detached courses; module states by
@@ -441,22 +444,64 @@ def _course_key(course: Course) -> _CourseKey:
 
 
 def open_module(
-    session: Session, user_id: int, role: Role, slug: str, module_slug: str, *, now: datetime
+    session: Session,
+    token: str | None,
+    slug: str,
+    module_slug: str,
+    *,
+    now: datetime,
+    admit: Callable[[accounts.SignedIn | None], accounts.SignedIn],
+) -> tuple[accounts.SignedIn, ModuleView]:
+    """The module reader in one statement: the browser session's user (token: the session
+    cookie), whom admit() lets in or refuses (deps.admit_reader: web_user's rules), then
+    get_course + read_module's rules and errors (CourseNotFound, ModuleNotFound, NotEnrolled,
+    ModuleLocked) with per-process caches of versioned content. Reads only; the note is for
+    save_reading."""
+    row = None
+    if token:
+        params = {**accounts.signed_in_params(token, now=now), "slug": slug, "module": module_slug}
+        row = _OPEN_MODULE.first(session, params)
+    reader = admit(None if row is None else accounts.signed_in_from(row))
+    assert row is not None  # noqa: S101 (admit refuses a missing session)
+    view = _module_view(session, reader, _Reading(*row[4:]), slug, module_slug, now=now)
+    return reader, view
+
+
+class _Reading(NamedTuple):
+    """_OPEN_MODULE's columns after the signed-in user's (all None: no such course)."""
+
+    course_id: int | None
+    status: CourseStatus | None
+    version: int
+    content_hash: str
+    updated_at: datetime
+    enrollment_id: int | None
+    last_module_id: int | None
+    last_seen_at: datetime | None
+    visit_id: int | None
+    visit_last_seen: datetime | None
+    passed_keys: str | None
+
+
+def _module_view(
+    session: Session,
+    reader: accounts.SignedIn,
+    row: _Reading,
+    slug: str,
+    module_slug: str,
+    *,
+    now: datetime,
 ) -> ModuleView:
-    """get_course + read_module for the module reader: one statement, plus per-process caches
-    of versioned content; the same rules and errors (CourseNotFound, ModuleNotFound,
-    NotEnrolled, ModuleLocked). Reads only; the note is for save_reading."""
-    row = _OPEN_MODULE.first(session, {"slug": slug, "module": module_slug, "user_id": user_id})
-    as_staff = role in (Role.instructor, Role.admin)
-    if row is None or (row[1] != CourseStatus.published and not as_staff):
+    as_staff = reader.role in (Role.instructor, Role.admin)
+    course_id, enrollment_id = row.course_id, row.enrollment_id
+    if course_id is None or (row.status != CourseStatus.published and not as_staff):
         raise CourseNotFound(f"no course {slug!r}")
-    course_id, _, version, content_hash, updated_at, enrollment_id, *reading, passed_keys = row
-    key = (course_id, version, content_hash, updated_at.isoformat())
+    key = (course_id, row.version, row.content_hash, row.updated_at.isoformat())
     course = _COURSE_CACHE.get(key)
     if course is None:
         course = _load_course(session, course_id)
         key = _course_key(course)
-    passed = frozenset(passed_keys.split(",")) if passed_keys else frozenset()
+    passed = frozenset(row.passed_keys.split(",")) if row.passed_keys else frozenset()
     is_enrolled = enrollment_id is not None
     modules = _STATES_CACHE.get((key, passed, is_enrolled))
     if modules is None:
@@ -473,15 +518,14 @@ def open_module(
     note = None
     if enrollment_id is not None:
         assert state.module.id is not None  # noqa: S101
-        last_module_id, last_seen_at, visit_id, visit_last_seen = reading
         note = _reading_note(
-            user_id,
+            reader.user_id,
             state.module.id,
             enrollment_id=enrollment_id,
-            last_module_id=last_module_id,
-            last_seen_at=last_seen_at,
-            visit_id=visit_id,
-            visit_last_seen=visit_last_seen,
+            last_module_id=row.last_module_id,
+            last_seen_at=row.last_seen_at,
+            visit_id=row.visit_id,
+            visit_last_seen=row.visit_last_seen,
             now=now,
         )
     return ModuleView(

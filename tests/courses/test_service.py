@@ -2,8 +2,11 @@ from datetime import timedelta
 
 import pytest
 
+from app.accounts import service as accounts
 from app.accounts.models import Role
 from app.core.clock import utcnow
+from app.core.errors import Unauthenticated
+from app.core.settings import Settings
 from app.courses import service as courses
 from app.courses.errors import CourseNotFound, ModuleLocked, ModuleNotFound, NotEnrolled
 from app.courses.models import CourseStatus
@@ -18,8 +21,19 @@ def course(session):
     return import_tree(session)[0]
 
 
-def _open(session, user, module, *, now=None):
-    return courses.open_module(session, user.id, user.role, KAT, module, now=now or utcnow())
+def _admit(found):
+    assert found is not None
+    return found
+
+
+def _open(session, user, module, *, now=None, slug=KAT):
+    now = now or utcnow()
+    token = accounts.start_web_session(
+        session, user, now=now, settings=Settings(), mfa_pending=False
+    )
+    reader, view = courses.open_module(session, token, slug, module, now=now, admit=_admit)
+    assert (reader.user_id, reader.role) == (user.id, user.role)
+    return view
 
 
 def _pass(session, user, course, key):
@@ -66,7 +80,35 @@ def test_open_module_refuses_what_read_module_refuses(session, course):
     with pytest.raises(ModuleNotFound):
         _open(session, learner, "no-such-module")
     with pytest.raises(CourseNotFound):
-        courses.open_module(session, learner.id, learner.role, "nope", "x", now=utcnow())
+        _open(session, learner, "x", slug="nope")
+
+
+def test_open_module_reads_the_session_with_the_page_and_lets_admit_decide(session, course):
+    user = make_user(session)
+    now = utcnow()
+    seen = []
+
+    def admit(found):
+        seen.append(found)
+        if found is None:
+            raise Unauthenticated("please sign in")
+        return found
+
+    for token in (None, "not-a-session"):
+        with pytest.raises(Unauthenticated):
+            courses.open_module(session, token, KAT, "foundations", now=now, admit=admit)
+    token = accounts.start_web_session(
+        session, user, now=now, settings=Settings(), mfa_pending=True
+    )
+    with pytest.raises(NotEnrolled):  # admit let the pending session in: rules are admit's
+        courses.open_module(session, token, KAT, "foundations", now=now, admit=admit)
+    assert seen[:2] == [None, None]
+    assert seen[2] == accounts.SignedIn(
+        user_id=user.id, role=Role.learner, is_mfa_pending=True, is_totp_enabled=False
+    )
+    later = now + timedelta(hours=Settings().session_hours, seconds=1)
+    with pytest.raises(Unauthenticated):  # expired
+        courses.open_module(session, token, KAT, "foundations", now=later, admit=admit)
 
 
 def test_drafts_are_hidden_from_learners_and_staff_skip_the_gates(session, course):

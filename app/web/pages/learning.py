@@ -18,11 +18,12 @@ from app.core.deps import (
     SessionDep,
     SettingsDep,
     WebUser,
+    admit_reader,
     find_web_session,
     run_read,
-    signed_in_reader,
+    session_token,
 )
-from app.core.errors import DomainError, NotFound
+from app.core.errors import DomainError, NotFound, Unauthenticated
 from app.core.settings import Settings
 from app.courses import service as courses
 from app.courses.models import Course
@@ -115,20 +116,26 @@ def enroll(session: SessionDep, user: WebUser, slug: str) -> Response:
 
 @router.get("/courses/{slug}/modules/{module}", response_class=HTMLResponse)
 async def module_page(request: Request, session: SessionDep, slug: str, module: str) -> Response:
-    # The most requested page, so async: no thread-pool hop of its own. It checks the sign-in
-    # itself (signed_in_reader: web_user's checks, read from the database every time) in the
-    # same read as the page's one statement (run_read: inline on SQLite, one hop on
-    # PostgreSQL) and serves a page cached per content version and module states (page_cache).
+    # The most requested page, so async: no thread-pool hop of its own. One statement reads
+    # the browser session and the learner's progress (courses.open_module; admit_reader applies
+    # web_user's rules to the session, read from the database every time), inline on SQLite
+    # and in one hop on PostgreSQL (run_read); the page is cached per content version and
+    # module states (page_cache).
     now = utcnow()
 
     def read(db: Session) -> tuple[accounts.SignedIn, courses.ModuleView]:
-        reader = signed_in_reader(request, db)
+        def admit(found: accounts.SignedIn | None) -> accounts.SignedIn:
+            return admit_reader(request, db, found)
+
         try:
-            view = courses.open_module(db, reader.user_id, reader.role, slug, module, now=now)
+            return courses.open_module(
+                db, session_token(request), slug, module, now=now, admit=admit
+            )
+        except Unauthenticated:
+            raise
         except DomainError:
             find_web_session(request, db)  # so the error page shows who is signed in
             raise
-        return reader, view
 
     reader, view = await run_read(session, read)
     if view.note is not None:  # at most once a minute per learner and module

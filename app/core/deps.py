@@ -1,7 +1,6 @@
 """Request dependencies: settings, database session, who is calling, and role checks."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from typing import Annotated, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -36,32 +35,34 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     engine = request.app.state.engine
     if request.method not in ("GET", "HEAD"):
         engine = request.app.state.write_engine
-    async with _session_on(engine) as session:
+    session = Session(engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        await _close(session)
 
 
 async def get_read_session(request: Request) -> AsyncIterator[Session]:
     """For routes that only read, whatever their method (e.g. POST /verify): on SQLite they
     then run beside writers instead of queueing for the write lock."""
-    async with _session_on(request.app.state.engine) as session:
-        yield session
-
-
-@asynccontextmanager
-async def _session_on(engine: Engine) -> AsyncIterator[Session]:
-    # Async, so FastAPI does not hop to the thread pool to open and again to close it (a sync
-    # generator dependency costs two hops per request). Opening does no I/O; closing does only
-    # when the route left a transaction open (a rollback), and then runs in a thread, shielded
-    # and outside the pool's capacity limit like FastAPI's own exit of sync dependencies.
-    session = Session(engine, expire_on_commit=False)
+    session = Session(request.app.state.engine, expire_on_commit=False)
     try:
         yield session
     finally:
-        if session.in_transaction():
-            with CancelScope(shield=True):
-                await to_thread.run_sync(session.close, limiter=CapacityLimiter(1))
-        else:
-            session.close()
+        await _close(session)
+
+
+async def _close(session: Session) -> None:
+    # The session dependencies are async, so FastAPI does not hop to the thread pool to open
+    # and again to close them (a sync generator dependency costs two hops per request).
+    # Opening does no I/O; closing does only when the route left a transaction open (a
+    # rollback), and then runs in a thread, shielded and outside the pool's capacity limit,
+    # like FastAPI's own exit of sync dependencies.
+    if session.in_transaction():
+        with CancelScope(shield=True):
+            await to_thread.run_sync(session.close, limiter=CapacityLimiter(1))
+    else:
+        session.close()
 
 
 async def run_read(session: Session, read: Callable[[Session], T]) -> T:

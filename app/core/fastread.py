@@ -18,8 +18,6 @@ from sqlalchemy import Connection, Dialect, Engine
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-_Processor = Callable[[Any], Any] | None
-
 
 class _Compiled:
     def __init__(self, stmt: Select[*tuple[Any, ...]], dialect: Dialect) -> None:
@@ -36,9 +34,12 @@ class _Compiled:
         self.order: list[str] | None = (
             list(state.positiontup) if state.positiontup is not None else None
         )
-        self.binds: list[tuple[str, _Processor]] = [
-            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+        processors = {
+            name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             for name in state.parameters
+        }
+        self.binds: list[tuple[str, Callable[[Any], Any]]] = [
+            (name, p) for name, p in processors.items() if p is not None
         ]
         # Values fixed in the statement (literals such as the 1 in "x + 1").
         self.constants = {
@@ -46,14 +47,18 @@ class _Compiled:
             for name in state.parameters
             if not compiled.binds[name].required
         }
-        self.results: list[_Processor] = [
+        results = [
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in stmt.selected_columns
         ]
+        self.results: list[tuple[int, Callable[[Any], Any]]] = [
+            (i, p) for i, p in enumerate(results) if p is not None
+        ]
 
     def run(self, dbapi_connection: Any, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        given = {**self.constants, **params} if self.constants else params
-        values = {name: given[name] if p is None else p(given[name]) for name, p in self.binds}
+        values = {**self.constants, **params}
+        for name, process in self.binds:
+            values[name] = process(values[name])
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(
@@ -64,7 +69,10 @@ class _Compiled:
             cursor.close()
         if row is None:
             return None
-        return tuple(v if p is None else p(v) for v, p in zip(row, self.results, strict=True))
+        out = list(row)
+        for i, process in self.results:
+            out[i] = process(out[i])
+        return tuple(out)
 
 
 class PreparedRead:

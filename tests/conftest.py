@@ -18,6 +18,21 @@ from app.main import create_app
 POSTGRES_URL = os.getenv("LMS_TEST_POSTGRES_URL")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: runs in the SQLite pass of make test only")
+    config.addinivalue_line("markers", "postgres_only: runs in the PostgreSQL pass only")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of one dialect's behaviour are deselected (not skipped) in the other pass: make test
+    runs both passes, so each such test runs exactly once."""
+    other = "sqlite_only" if POSTGRES_URL else "postgres_only"
+    dropped = [item for item in items if item.get_closest_marker(other)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not item.get_closest_marker(other)]
+
+
 def pytest_report_header() -> str:
     return f"database: {'PostgreSQL ' + POSTGRES_URL if POSTGRES_URL else 'SQLite'}"
 

@@ -20,7 +20,7 @@ PER_THREAD = 10
 INSERT = text("INSERT INTO writer_probe (who) VALUES (:w)")
 COUNT = text("SELECT count(*) FROM writer_probe")
 
-sqlite_only = pytest.mark.skipif(bool(POSTGRES_URL), reason="SQLite writer queue")
+sqlite_only = pytest.mark.sqlite_only  # the PostgreSQL pass deselects these
 
 
 @pytest.fixture
@@ -248,7 +248,7 @@ def test_readers_do_not_take_the_lock(sqlite_engine: Engine, sqlite_file: Path) 
         assert queue.owner == threading.get_ident()
 
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="needs LMS_TEST_POSTGRES_URL")
+@pytest.mark.postgres_only
 def test_postgres_writers_are_unchanged() -> None:
     """No SQLite queue, no BEGIN IMMEDIATE: concurrent writer sessions are plain transactions."""
     assert POSTGRES_URL is not None

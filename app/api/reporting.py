@@ -8,6 +8,7 @@ from fastapi.responses import Response
 
 from app.core.clock import utcnow
 from app.core.deps import ApiAdmin, SessionDep, SettingsDep
+from app.core.downloads import attachment
 from app.reporting import service as reporting
 from app.reporting.schemas import (
     AnnualActivityOut,
@@ -18,7 +19,6 @@ from app.reporting.schemas import (
 )
 
 router = APIRouter(prefix="/admin", tags=["reporting"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such course (or export)"}}
 Year = Annotated[int, Query(ge=1900, le=9999, description="calendar year; default this year")]
 
@@ -66,18 +66,17 @@ def cebroker_export(slug: str, export_id: int, _admin: ApiAdmin, session: Sessio
 @router.get(
     "/courses/{slug}/cebroker/exports/{export_id}/roster.xlsx",
     response_class=Response,
-    responses={**NOT_FOUND, 200: {"content": {XLSX: {}}, "description": "the workbook as sent"}},
+    responses={
+        **NOT_FOUND,
+        200: {"content": {reporting.XLSX: {}}, "description": "the workbook as sent"},
+    },
 )
 def cebroker_export_file(
     slug: str, export_id: int, _admin: ApiAdmin, session: SessionDep
 ) -> Response:
     """The export's workbook, byte for byte as it was first generated."""
     export = reporting.get_export(session, reporting.get_course(session, slug), export_id)
-    return Response(
-        export.content,
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{export.file_name}"'},
-    )
+    return attachment(reporting.roster_file(export))
 
 
 @router.get("/reports/annual-activity")
@@ -96,13 +95,7 @@ def annual_activity_csv(
     _admin: ApiAdmin, session: SessionDep, year: Year | None = None
 ) -> Response:
     report = reporting.annual_activity(session, year or utcnow().year)
-    return Response(
-        reporting.annual_activity_csv(report),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="annual-activity-{report.year}.csv"'
-        },
-    )
+    return attachment(reporting.annual_activity_file(report))
 
 
 @router.get(
@@ -123,15 +116,4 @@ def certificates_zip(
     """Every certificate of the course as PDFs plus manifest.csv, in parts of
     reporting.ZIP_PART_SIZE certificates."""
     course = reporting.get_course(session, slug)
-    data = reporting.certificates_zip(session, course, part=part, now=utcnow())
-    parts = reporting.zip_parts(session, course)
-    return Response(
-        data,
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": (
-                f'attachment; filename="{reporting.zip_file_name(course, part, parts)}"'
-            ),
-            "X-Parts-Total": str(parts),
-        },
-    )
+    return attachment(reporting.certificates_zip(session, course, part=part, now=utcnow()))

@@ -23,6 +23,7 @@ from app.certificates.accreditation import Approval
 from app.certificates.models import Certificate
 from app.core.clock import as_utc
 from app.core.db import is_row_id
+from app.core.downloads import Download
 from app.courses.models import Course, CourseStatus
 from app.licences import professions
 from app.reporting import cebroker
@@ -50,6 +51,7 @@ from app.reporting.schemas import (
 # Certificates per ZIP: each PDF is rendered on request (about 0.25 s and 22 KB), so a part
 # stays under a minute and a few MB held in memory; bigger courses download in parts.
 ZIP_PART_SIZE = 200
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MANIFEST_COLUMNS = (
     "code",
     "learner_name",
@@ -304,6 +306,11 @@ def list_exports(session: Session, course: Course) -> list[ExportSummaryOut]:
     return [_export_summary(e, course, name) for e, name in found]
 
 
+def roster_file(export: CEBrokerExport) -> Download:
+    """The export's workbook, byte for byte as it was first generated."""
+    return Download(export.content, XLSX, export.file_name)
+
+
 def get_export(session: Session, course: Course, export_id: int) -> CEBrokerExport:
     """One export of this course, with its workbook; raises ExportNotFound."""
     export = session.get(CEBrokerExport, export_id) if is_row_id(export_id) else None
@@ -479,6 +486,14 @@ def _approval_text(a: ApprovalSummaryOut) -> str:
     return f"{a.body} {a.number}: {a.credit_amount:g} {a.credit_type}"
 
 
+def annual_activity_file(report: AnnualActivityOut) -> Download:
+    return Download(
+        annual_activity_csv(report),
+        "text/csv; charset=utf-8",
+        f"annual-activity-{report.year}.csv",
+    )
+
+
 def annual_activity_csv(report: AnnualActivityOut) -> str:
     """The summary as CSV: a row per course, a total row per provider, and a grand total."""
     out = io.StringIO()
@@ -557,10 +572,11 @@ def _manifest_row(cert: Certificate, name: str, digest: str, *, now: datetime) -
     ]
 
 
-def certificates_zip(session: Session, course: Course, *, part: int = 1, now: datetime) -> bytes:
+def certificates_zip(session: Session, course: Course, *, part: int = 1, now: datetime) -> Download:
     """One part (ZIP_PART_SIZE certificates, oldest first) of the course's certificates: every
     PDF, revoked and superseded included, manifest.csv naming each with its SHA-256, and
-    credit_basis.json (what each credit rests on, for accreditors). Raises PartOutOfRange."""
+    credit_basis.json (what each credit rests on, for accreditors); the header X-Parts-Total
+    says how many parts there are. Raises PartOutOfRange."""
     parts = zip_parts(session, course)
     if not 1 <= part <= parts:
         raise PartOutOfRange(f"part {part} of {parts}: there are {parts} part(s)", parts=parts)
@@ -588,7 +604,13 @@ def certificates_zip(session: Session, course: Course, *, part: int = 1, now: da
             _entry("credit_basis.json", now),
             json.dumps(basis, indent=2, ensure_ascii=False, sort_keys=True).encode("utf-8"),
         )
-    return buffer.getvalue()
+    suffix = f"-part{part}of{parts}" if parts > 1 else ""
+    return Download(
+        buffer.getvalue(),
+        "application/zip",
+        f"certificates-{course.slug}{suffix}.zip",
+        {"X-Parts-Total": str(parts)},
+    )
 
 
 def _entry(name: str, now: datetime) -> zipfile.ZipInfo:
@@ -597,8 +619,3 @@ def _entry(name: str, now: datetime) -> zipfile.ZipInfo:
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     return info
-
-
-def zip_file_name(course: Course, part: int, parts: int) -> str:
-    suffix = f"-part{part}of{parts}" if parts > 1 else ""
-    return f"certificates-{course.slug}{suffix}.zip"

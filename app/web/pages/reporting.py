@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.core.clock import utcnow
 from app.core.deps import SessionDep, SettingsDep, WebAdmin
+from app.core.downloads import attachment
 from app.core.errors import Conflict
 from app.courses.models import Course
 from app.reporting import cebroker
@@ -14,7 +15,6 @@ from app.reporting import service as reporting
 from app.web.templating import render
 
 router = APIRouter(prefix="/admin/reporting")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Year = Annotated[int | None, Query(ge=1900, le=9999)]
 
 
@@ -108,11 +108,7 @@ def cebroker_export_file(
     session: SessionDep, _admin: WebAdmin, slug: str, export_id: int
 ) -> Response:
     export = reporting.get_export(session, reporting.get_course(session, slug), export_id)
-    return Response(
-        export.content,
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{export.file_name}"'},
-    )
+    return attachment(reporting.roster_file(export))
 
 
 @router.get("/annual-activity", response_class=HTMLResponse)
@@ -126,13 +122,7 @@ def annual_activity_page(
 @router.get("/annual-activity.csv")
 def annual_activity_csv(session: SessionDep, _admin: WebAdmin, year: Year = None) -> Response:
     report = reporting.annual_activity(session, year or utcnow().year)
-    return Response(
-        reporting.annual_activity_csv(report),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="annual-activity-{report.year}.csv"'
-        },
-    )
+    return attachment(reporting.annual_activity_file(report))
 
 
 @router.get("/courses/{slug}/certificates.zip")
@@ -143,15 +133,4 @@ def certificates_zip(
     part: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     course = reporting.get_course(session, slug)
-    data = reporting.certificates_zip(session, course, part=part, now=utcnow())
-    parts = reporting.zip_parts(session, course)
-    return Response(
-        data,
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": (
-                f'attachment; filename="{reporting.zip_file_name(course, part, parts)}"'
-            ),
-            "X-Parts-Total": str(parts),
-        },
-    )
+    return attachment(reporting.certificates_zip(session, course, part=part, now=utcnow()))

@@ -223,6 +223,22 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu_seconds() -> float:
+    """utime + stime of every PostgreSQL server process (the backends the page talks to);
+    0 when there are none (SQLite runs in the app process)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended
+            continue
+        name, _, rest = text.partition("(")[2].rpartition(")")
+        if name == "postgres":
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def machine_busy_ticks() -> tuple[int, int]:
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = values[3] + values[4]
@@ -263,6 +279,7 @@ class Segment:
     latencies: list[float] = field(default_factory=list)
     client_cpu: float = 0.0
     server_cpu: float = 0.0
+    database_cpu: float = 0.0
     machine_busy: float = 0.0
     first_error: str = ""
 
@@ -311,15 +328,17 @@ def run_segment(
     server_pid: int,
 ) -> Segment:
     seg = Segment(target)
-    cpu0, srv0, (busy0, total0) = (
+    cpu0, srv0, db0, (busy0, total0) = (
         time.process_time(),
         process_cpu_seconds(server_pid),
+        database_cpu_seconds(),
         (machine_busy_ticks()),
     )
     asyncio.run(load(port, requests, expected, seconds, seg))
     busy1, total1 = machine_busy_ticks()
     seg.client_cpu = (time.process_time() - cpu0) / seg.seconds
     seg.server_cpu = (process_cpu_seconds(server_pid) - srv0) / seg.seconds
+    seg.database_cpu = (database_cpu_seconds() - db0) / seg.seconds
     seg.machine_busy = (busy1 - busy0) / max(1, total1 - total0)
     return seg
 
@@ -348,6 +367,10 @@ def summarize(segments: list[Segment]) -> dict[str, float | int]:
         * 1000
         / max(1, sum(s.requests for s in segments)),
         "client_cpu": sum(s.client_cpu * s.seconds for s in segments) / seconds,
+        # PostgreSQL's processes (all of them: other jobs' queries count too).
+        "database_ms_per_request": sum(s.database_cpu * s.seconds for s in segments)
+        * 1000
+        / max(1, sum(s.requests for s in segments)),
         "machine_busy": sum(s.machine_busy * s.seconds for s in segments) / seconds,
     }
 
@@ -446,7 +469,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                 print(
                     f"  round {round_no} {name:4}: {seg.requests / seg.seconds:8.1f} req/s  "
                     f"errors {seg.errors}  server CPU {seg.server_cpu:4.0%}  "
-                    f"client CPU {seg.client_cpu:4.0%}  machine {seg.machine_busy:4.0%}"
+                    f"client CPU {seg.client_cpu:4.0%}  database CPU {seg.database_cpu:4.0%}  "
+                    f"machine {seg.machine_busy:4.0%}"
                     + (f"  first error: {seg.first_error}" if seg.first_error else ""),
                     flush=True,
                 )
@@ -459,12 +483,13 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         passed = ratio >= TARGET_RATIO and bare["errors"] == 0 and real["errors"] == 0
         print()
         print(f"{'':6}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
-              f"{'requests':>10}{'srv CPU':>9}{'cli CPU':>9}{'srv ms/req':>12}")  # fmt: skip
+              f"{'requests':>10}{'srv CPU':>9}{'cli CPU':>9}{'srv ms/req':>12}"
+              f"{'db ms/req':>11}")  # fmt: skip
         for name, s in (("bare", bare), ("real", real)):
             print(
                 f"{name:6}{s['rps']:9.1f}{s['p50_ms']:9.2f}{s['p95_ms']:9.2f}{s['p99_ms']:9.2f}"
                 f"{s['errors']:8d}{s['requests']:10d}{s['server_cpu']:9.0%}{s['client_cpu']:9.0%}"
-                f"{s['server_ms_per_request']:12.3f}"
+                f"{s['server_ms_per_request']:12.3f}{s['database_ms_per_request']:11.3f}"
             )
         verdict = "PASS" if passed else "FAIL"
         cpu_ratio = float(bare["server_ms_per_request"]) / float(real["server_ms_per_request"])

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.core.db import make_engine, sqlite_url, upgrade_to_head
-from app.core.deps import get_read_session, get_session
+from app.core.deps import LazySession, get_lazy_session, get_read_session, get_session
 from app.core.settings import Settings
 from app.main import create_app
 
@@ -84,6 +84,14 @@ def app(settings: Settings, session: Session):  # type: ignore[no-untyped-def]
 
     application.dependency_overrides[get_session] = _session
     application.dependency_overrides[get_read_session] = _session
+
+    def _lazy_session() -> Iterator[LazySession]:
+        try:
+            yield LazySession.bound_to(session)
+        finally:
+            session.rollback()
+
+    application.dependency_overrides[get_lazy_session] = _lazy_session
     yield application
     application.state.engine.dispose()
 

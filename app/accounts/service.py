@@ -30,6 +30,7 @@ from app.accounts.schemas import RegisterIn
 from app.core.clock import as_utc
 from app.core.db import rowcount
 from app.core.errors import Invalid, NotFound
+from app.core.fastread import need
 from app.core.security import (
     burn_password_check,
     hash_password,
@@ -338,18 +339,19 @@ def is_mfa_required(session: Session, user: User) -> bool:
     return _mfa_required(session, user.role)
 
 
-def _mfa_required(session: Session, role: Role) -> bool:
+def _mfa_required(session: Session | None, role: Role) -> bool:
     if role == Role.learner:
         return False
-    return get_site_setting(session, MFA_REQUIRED_FOR_STAFF, "false") == "true"
+    return get_site_setting(need(session), MFA_REQUIRED_FOR_STAFF, "false") == "true"
 
 
 def needs_mfa_setup(session: Session, user: User) -> bool:
     return mfa_setup_missing(session, user.role, is_totp_enabled=user.is_totp_enabled)
 
 
-def mfa_setup_missing(session: Session, role: Role, *, is_totp_enabled: bool) -> bool:
-    """needs_mfa_setup from the two fields it reads (see SignedIn)."""
+def mfa_setup_missing(session: Session | None, role: Role, *, is_totp_enabled: bool) -> bool:
+    """needs_mfa_setup from the two fields it reads (see SignedIn). Given no session (a fast
+    read, fastread.need), it raises NeedsDatabase if it has to read the site setting."""
     return not is_totp_enabled and _mfa_required(session, role)
 
 

@@ -8,12 +8,20 @@ Connection.execute would send) and whose parameters and columns go through the c
 own processors; each call runs it on a pooled DBAPI connection in autocommit, so the one
 statement is its own snapshot and needs no BEGIN or COMMIT.
 
+On PostgreSQL an async route can instead await PreparedRead.first_on_loop: the statement goes
+to a connection the event loop owns (LoopReader), and the reads of concurrent requests that
+arrive while one is in flight are sent together in one pipeline: one round trip, one wake-up,
+for all of them, instead of a thread hand-off and a round trip each.
+
 SQLAlchemy's execution events do not fire for these statements.
 """
 
+import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
+from weakref import WeakKeyDictionary
 
+import psycopg
 from sqlalchemy import Connection, Dialect, Engine
 from sqlalchemy.sql import Select
 from sqlmodel import Session
@@ -55,24 +63,28 @@ class _Compiled:
             (i, p) for i, p in enumerate(results) if p is not None
         ]
 
-    def run(self, dbapi_connection: Any, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    def arguments(self, params: Mapping[str, Any]) -> Any:
         values = {**self.constants, **params}
         for name, process in self.binds:
             values[name] = process(values[name])
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(
-                self.sql, [values[n] for n in self.order] if self.order is not None else values
-            )
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
+        return [values[n] for n in self.order] if self.order is not None else values
+
+    def row(self, row: Any) -> tuple[Any, ...] | None:
         if row is None:
             return None
         out = list(row)
         for i, process in self.results:
             out[i] = process(out[i])
         return tuple(out)
+
+    def run(self, dbapi_connection: Any, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(self.sql, self.arguments(params))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return self.row(row)
 
 
 class PreparedRead:
@@ -100,6 +112,15 @@ class PreparedRead:
             # Outside BEGIN, a pysqlite connection runs each statement in autocommit.
             return compiled.run(bind.connection.dbapi_connection, params)
         return compiled.run(session.connection().connection.dbapi_connection, params)
+
+    async def first_on_loop(
+        self, engine: Engine, params: Mapping[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """first() in autocommit for an async caller on PostgreSQL, on the running event loop's
+        own connection (LoopReader), batched with the reads of concurrent requests."""
+        compiled = self._compiled(engine.dialect)
+        reader = LoopReader.of(engine)
+        return compiled.row(await reader.fetch(compiled.sql, compiled.arguments(params)))
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
         compiled = self._by_dialect.get(dialect.name)
@@ -131,3 +152,96 @@ def _autocommit_read(
         raise
     finally:
         pooled.close()
+
+
+class NeedsDatabase(Exception):
+    """Raised by the second half of a fast read, given no session, when it needs the database
+    after all (a per-process cache miss, a rule that reads a setting): the caller runs that half
+    again with a session, in a thread (deps.run_prepared)."""
+
+
+def need(session: Session | None) -> Session:
+    """The session, or NeedsDatabase when the caller was given none."""
+    if session is None:
+        raise NeedsDatabase
+    return session
+
+
+class LoopReader:
+    """One psycopg AsyncConnection per (engine, event loop), in autocommit, for one-row reads.
+
+    fetch() queues the statement; while a batch is in flight, new reads wait for the next one,
+    which is sent as one pipeline: one round trip. The batch's statements share one implicit
+    transaction, but at PostgreSQL's READ COMMITTED each statement still takes its own snapshot,
+    after its request arrived, so every read sees what was committed before it. The connection is
+    opened on first use and dropped on any error, with every read of that batch failing with
+    it; the next read opens a new one.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        args, kwargs = engine.dialect.create_connect_args(engine.url)
+        self._connect_args: tuple[list[Any], dict[str, Any]] = (list(args), dict(kwargs))
+        self._pending: list[tuple[str, Any, asyncio.Future[Any]]] = []
+        self._connection: psycopg.AsyncConnection[Any] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.reads = 0  # statistics: reads answered and round trips (batches) sent
+        self.round_trips = 0
+
+    @classmethod
+    def of(cls, engine: Engine) -> "LoopReader":
+        loop = asyncio.get_running_loop()
+        per_loop = _LOOP_READERS.setdefault(engine, WeakKeyDictionary())
+        reader = per_loop.get(loop)
+        if reader is None:
+            reader = per_loop[loop] = cls(engine)
+        return reader
+
+    async def fetch(self, sql: str, arguments: Any) -> Any:
+        """The first row of sql (a raw psycopg row) or None."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((sql, arguments, future))
+        if self._task is None:
+            self._task = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                self.round_trips += 1
+                self.reads += len(batch)
+                try:
+                    rows = await self._run([(sql, args) for sql, args, _ in batch])
+                except Exception as exc:
+                    await self._drop()
+                    for *_, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                else:
+                    for (*_, future), row in zip(batch, rows, strict=True):
+                        if not future.done():  # its request may have been cancelled
+                            future.set_result(row)
+        finally:
+            self._task = None
+
+    async def _run(self, statements: list[tuple[str, Any]]) -> list[Any]:
+        connection = self._connection
+        if connection is None or connection.closed:
+            args, kwargs = self._connect_args
+            connection = await psycopg.AsyncConnection.connect(*args, autocommit=True, **kwargs)
+            self._connection = connection
+        if len(statements) == 1:
+            cursor = await connection.execute(*statements[0])
+            return [await cursor.fetchone()]
+        async with connection.pipeline():
+            cursors = [await connection.execute(sql, arguments) for sql, arguments in statements]
+        return [await cursor.fetchone() for cursor in cursors]
+
+    async def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
+
+
+_LOOP_READERS: WeakKeyDictionary[Engine, WeakKeyDictionary[asyncio.AbstractEventLoop, LoopReader]]
+_LOOP_READERS = WeakKeyDictionary()

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy import select as sa_select
@@ -14,7 +14,7 @@ from sqlmodel import Session, col, func, select
 from app.accounts import service as accounts
 from app.accounts.models import Role, User
 from app.certificates import service as certificates
-from app.core.fastread import PreparedRead
+from app.core.fastread import PreparedRead, need
 from app.courses.errors import CourseNotFound, ModuleLocked, ModuleNotFound, NotEnrolled
 from app.courses.models import Course, CourseStatus, Enrollment, Module, ModuleVersion, ModuleVisit
 from app.quizzes import service as quizzes
@@ -456,11 +456,33 @@ def open_module(
     cookie), whom admit() lets in or refuses (deps.admit_reader: web_user's rules), then
     get_course + read_module's rules and errors (CourseNotFound, ModuleNotFound, NotEnrolled,
     ModuleLocked) with per-process caches of versioned content. Reads only; the note is for
-    save_reading."""
-    row = None
-    if token:
-        params = {**accounts.signed_in_params(token, now=now), "slug": slug, "module": module_slug}
-        row = _OPEN_MODULE.first(session, params)
+    save_reading. Async routes split it: open_module_read, then finish_open_module."""
+    read = open_module_read(token, slug, module_slug, now=now)
+    row = None if read is None else read[0].first(session, read[1])
+    return finish_open_module(session, row, slug, module_slug, now=now, admit=admit)
+
+
+def open_module_read(
+    token: str | None, slug: str, module_slug: str, *, now: datetime
+) -> tuple[PreparedRead, dict[str, object]] | None:
+    """open_module's one statement and its parameters; None without a session cookie."""
+    if not token:
+        return None
+    params = {**accounts.signed_in_params(token, now=now), "slug": slug, "module": module_slug}
+    return _OPEN_MODULE, params
+
+
+def finish_open_module(
+    session: Session | None,
+    row: tuple[Any, ...] | None,
+    slug: str,
+    module_slug: str,
+    *,
+    now: datetime,
+    admit: Callable[[accounts.SignedIn | None], accounts.SignedIn],
+) -> tuple[accounts.SignedIn, ModuleView]:
+    """open_module after its statement (row). Given no session it uses only the per-process
+    caches and raises fastread.NeedsDatabase when it needs more: call it again with one."""
     reader = admit(None if row is None else accounts.signed_in_from(row))
     assert row is not None  # noqa: S101 (admit refuses a missing session)
     view = _module_view(session, reader, _Reading(*row[4:]), slug, module_slug, now=now)
@@ -484,7 +506,7 @@ class _Reading(NamedTuple):
 
 
 def _module_view(
-    session: Session,
+    session: Session | None,
     reader: accounts.SignedIn,
     row: _Reading,
     slug: str,
@@ -499,14 +521,14 @@ def _module_view(
     key = (course_id, row.version, row.content_hash, row.updated_at.isoformat())
     course = _COURSE_CACHE.get(key)
     if course is None:
-        course = _load_course(session, course_id)
+        course = _load_course(need(session), course_id)
         key = _course_key(course)
     passed = frozenset(row.passed_keys.split(",")) if row.passed_keys else frozenset()
     is_enrolled = enrollment_id is not None
     modules = _STATES_CACHE.get((key, passed, is_enrolled))
     if modules is None:
         modules = _module_states(
-            active_modules(session, course), set(passed), is_enrolled=is_enrolled
+            active_modules(need(session), course), set(passed), is_enrolled=is_enrolled
         )
         if len(_STATES_CACHE) > 1024:
             _STATES_CACHE.clear()
@@ -550,12 +572,16 @@ def _load_course(session: Session, course_id: int) -> Course:
     return course
 
 
-def _module_html(session: Session, version: ModuleVersion) -> str:
+def _module_html(session: Session | None, version: ModuleVersion) -> str:
     assert version.id is not None  # noqa: S101
     key = (version.id, version.content_hash)
     html = _HTML_CACHE.get(key)
     if html is None:
-        html = session.exec(select(ModuleVersion.html).where(ModuleVersion.id == version.id)).one()
+        html = (
+            need(session)
+            .exec(select(ModuleVersion.html).where(ModuleVersion.id == version.id))
+            .one()
+        )
         if len(_HTML_CACHE) > 256:
             _HTML_CACHE.clear()
         _HTML_CACHE[key] = html

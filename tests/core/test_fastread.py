@@ -5,7 +5,8 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Boolean, Enum, Integer, bindparam, create_engine
+from psycopg.errors import DivisionByZero
+from sqlalchemy import Boolean, Enum, Integer, bindparam, column, create_engine, func, table
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
@@ -13,7 +14,7 @@ from app.accounts.models import Role
 from app.core import deps
 from app.core.db import UTCDateTime, make_engine
 from app.core.errors import NotFound
-from app.core.fastread import PreparedRead
+from app.core.fastread import LoopReader, PreparedRead
 
 WHEN = datetime(2026, 11, 23, 12, 30, 45, 123456, tzinfo=UTC)
 ECHO = PreparedRead(
@@ -86,3 +87,76 @@ def test_run_read_ends_what_it_began_and_keeps_its_connection_on_domain_errors(s
         assert not loop_connection.in_transaction() and not loop_connection.invalidated
     else:
         _idle(small_engine)
+
+
+DIVIDE = PreparedRead(  # 100 mod n: an error for n = 0
+    sa_select(func.mod(100, bindparam("n", type_=Integer()), type_=Integer()).label("q"))
+)
+
+
+@pytest.mark.postgres_only
+def test_concurrent_reads_on_the_loop_share_round_trips_and_each_gets_its_own_row(small_engine):
+    async def main() -> tuple[list[object], LoopReader]:
+        reads = [ECHO.first_on_loop(small_engine, {**PARAMS, "n": n}) for n in range(40)]
+        rows = await asyncio.gather(*reads)
+        reader = LoopReader.of(small_engine)
+        await reader._drop()
+        return rows, reader
+
+    rows, reader = asyncio.run(main())
+    assert rows == [(WHEN, True, Role.admin, n + 1) for n in range(40)]
+    assert reader.reads == 40
+    assert reader.round_trips < 40  # the reads that arrived together went together
+
+
+@pytest.mark.postgres_only
+def test_a_failed_read_drops_the_connection_and_the_next_batch_gets_a_new_one(small_engine):
+    async def main() -> None:
+        good = asyncio.ensure_future(ECHO.first_on_loop(small_engine, PARAMS))
+        await good  # the connection is open
+        reader = LoopReader.of(small_engine)
+        first_connection = reader._connection
+        with pytest.raises(DivisionByZero):
+            await DIVIDE.first_on_loop(small_engine, {"n": 0})
+        assert reader._connection is None  # dropped with its batch
+        assert await DIVIDE.first_on_loop(small_engine, {"n": 7}) == (2,)
+        assert reader._connection is not first_connection
+
+        # A read whose request is cancelled does not disturb the others in its batch.
+        doomed = asyncio.ensure_future(ECHO.first_on_loop(small_engine, PARAMS))
+        kept = asyncio.ensure_future(ECHO.first_on_loop(small_engine, {**PARAMS, "n": 1}))
+        await asyncio.sleep(0)
+        doomed.cancel()
+        assert (await kept)[3] == 2
+        assert doomed.cancelled()
+        await reader._drop()
+
+    asyncio.run(main())
+
+
+@pytest.mark.postgres_only
+def test_a_loop_read_sees_what_other_connections_committed_before_it(small_engine):
+    probe = table("fastread_probe", column("x", Integer()))
+    count = PreparedRead(
+        sa_select(func.count())
+        .select_from(probe)
+        .where(probe.c.x > bindparam("x", type_=Integer()))
+    )
+    with small_engine.begin() as setup:
+        setup.exec_driver_sql("DROP TABLE IF EXISTS fastread_probe")
+        setup.exec_driver_sql("CREATE TABLE fastread_probe (x int)")
+
+    async def main() -> list[object]:
+        seen = [await count.first_on_loop(small_engine, {"x": 0})]
+        for value in (1, 2):
+            with small_engine.begin() as other:  # another connection, committed
+                other.exec_driver_sql("INSERT INTO fastread_probe VALUES (%(v)s)", {"v": value})
+            seen.append(await count.first_on_loop(small_engine, {"x": 0}))
+        await LoopReader.of(small_engine)._drop()
+        return seen
+
+    try:
+        assert asyncio.run(main()) == [(0,), (1,), (2,)]  # no snapshot kept between reads
+    finally:
+        with small_engine.begin() as cleanup:
+            cleanup.exec_driver_sql("DROP TABLE fastread_probe")

@@ -14,16 +14,19 @@ from app.accounts.models import User
 from app.certificates import service as certificates
 from app.core.clock import utcnow
 from app.core.deps import (
+    LazySession,
+    LazySessionDep,
     OptionalWebUser,
     SessionDep,
     SettingsDep,
     WebUser,
     admit_reader,
     find_web_session,
-    run_read,
+    run_prepared,
     session_token,
 )
 from app.core.errors import DomainError, NotFound, Unauthenticated
+from app.core.fastread import need
 from app.core.settings import Settings
 from app.courses import service as courses
 from app.courses.models import Course
@@ -115,7 +118,14 @@ def enroll(session: SessionDep, user: WebUser, slug: str) -> Response:
 
 
 @router.get("/courses/{slug}/modules/{module}", response_class=HTMLResponse)
-async def module_page(request: Request, session: SessionDep, slug: str, module: str) -> Response:
+async def module_page(request: Request, db: LazySessionDep, slug: str, module: str) -> Response:
+    try:
+        return await _module_page(request, db, slug, module)
+    finally:
+        await db.close()
+
+
+async def _module_page(request: Request, db: LazySession, slug: str, module: str) -> Response:
     # The most requested page, so async: no thread-pool hop of its own. One statement reads
     # the browser session and the learner's progress (courses.open_module; admit_reader applies
     # web_user's rules to the session, read from the database every time), inline on SQLite
@@ -123,23 +133,24 @@ async def module_page(request: Request, session: SessionDep, slug: str, module: 
     # module states (page_cache).
     now = utcnow()
 
-    def read(db: Session) -> tuple[accounts.SignedIn, courses.ModuleView]:
+    def finish(
+        session: Session | None, row: tuple[Any, ...] | None
+    ) -> tuple[accounts.SignedIn, courses.ModuleView]:
         def admit(found: accounts.SignedIn | None) -> accounts.SignedIn:
-            return admit_reader(request, db, found)
+            return admit_reader(request, session, found)
 
         try:
-            return courses.open_module(
-                db, session_token(request), slug, module, now=now, admit=admit
-            )
+            return courses.finish_open_module(session, row, slug, module, now=now, admit=admit)
         except Unauthenticated:
             raise
         except DomainError:
-            find_web_session(request, db)  # so the error page shows who is signed in
+            find_web_session(request, need(session))  # so the error page shows who is signed in
             raise
 
-    reader, view = await run_read(session, read)
+    read = courses.open_module_read(session_token(request), slug, module, now=now)
+    reader, view = await run_prepared(db, read, finish)
     if view.note is not None:  # at most once a minute per learner and module
-        await run_in_threadpool(_save_reading, session, view.note, now)
+        await run_in_threadpool(_save_reading, db.get(), view.note, now)
 
     def context() -> dict[str, Any]:
         index = view.modules.index(view.state)

@@ -1,6 +1,8 @@
 """The application factory: routers, error handling, middleware and static files."""
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.core.db import make_engine, writer
 from app.core.deps import CSRF_COOKIE
 from app.core.errors import DomainError, Throttled, Unauthenticated
+from app.core.fastread import LoopReader
 from app.core.middleware import SecurityMiddleware
 from app.core.security import load_or_create_secret
 from app.core.settings import Settings, get_settings
@@ -120,7 +123,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """A configured application; the database must already be migrated."""
     settings = settings or get_settings()
     settings.ensure_data_dir()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await LoopReader.close_for(app.state.engine)  # PostgreSQL's event-loop connection
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Clinician CE platform",
         version="1.0.0",
         docs_url=None,  # Swagger UI loads from a CDN: not allowed (no network at run time)

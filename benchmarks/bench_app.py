@@ -13,6 +13,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Response
 
+from app.core.fastread import LoopReader
 from app.core.settings import Settings
 from app.main import create_app
 
@@ -29,5 +30,11 @@ def build() -> FastAPI:
             cached["body"] = bare_file.read_bytes()
             cached["type"] = bare_file.with_suffix(".type").read_text().strip()
         return Response(content=cached["body"], media_type=str(cached["type"]))
+
+    @app.get("/bench/loop-reads", include_in_schema=False)
+    async def loop_reads() -> dict[str, int]:
+        # PostgreSQL: how many module-page reads went in how many batches (fastread.LoopReader).
+        reader = LoopReader.of(app.state.engine)
+        return {"reads": reader.reads, "round_trips": reader.round_trips}
 
     return app

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -475,6 +476,14 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                     flush=True,
                 )
 
+        batches = ""
+        if args.db == "postgres":
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/loop-reads") as answer:
+                counts = json.load(answer)
+            per_trip = counts["reads"] / max(1, counts["round_trips"])
+            batches = f"{counts['reads']} reads in {counts['round_trips']} round trips"
+            print(f"  event-loop reads: {batches} ({per_trip:.1f} per round trip)", flush=True)
+
         if args.profile:
             profile(args.profile, port, real_reqs, page, args, server.pid)
 
@@ -506,6 +515,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             "real": real,
             "ratio": ratio,
             "cpu_ratio": cpu_ratio,
+            "loop_reads": batches,
             "target": TARGET_RATIO,
             "pass": passed,
             "date": datetime.now(UTC).date().isoformat(),

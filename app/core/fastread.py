@@ -196,6 +196,14 @@ class LoopReader:
             reader = per_loop[loop] = cls(engine)
         return reader
 
+    @classmethod
+    async def close_for(cls, engine: Engine) -> None:
+        """Closes the running event loop's reader of engine, if it has one (app shutdown)."""
+        per_loop = _LOOP_READERS.get(engine)
+        reader = None if per_loop is None else per_loop.pop(asyncio.get_running_loop(), None)
+        if reader is not None:
+            await reader._drop()
+
     async def fetch(self, sql: str, arguments: Any) -> Any:
         """The first row of sql (a raw psycopg row) or None."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts
 from app.accounts.models import Role, WebSession
-from app.core import deps
+from app.core import deps, fastread
 from app.core.clock import utcnow
 from app.core.deps import CSRF_COOKIE
 from app.courses.models import ModuleVisit
@@ -162,6 +162,9 @@ def test_production_sessions_read_outside_any_transaction_and_still_see_sign_out
                 other_process.commit()
             gone = reader.get(PAGE, follow_redirects=False)
             assert gone.status_code == 303
+            loop_readers = list(fastread._LOOP_READERS.get(app.state.engine, {}).values())
+        if engine.dialect.name == "postgresql":  # read on the loop's connection, closed at shutdown
+            assert [r.reads > 0 and r._connection is None for r in loop_readers] == [True]
         loop_connection = deps._LOOP_CONNECTIONS.get(app.state.engine)
         if engine.dialect.name == "sqlite":
             assert loop_connection is not None and not loop_connection.in_transaction()

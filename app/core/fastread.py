@@ -220,11 +220,18 @@ class LoopReader:
                 self.reads += len(batch)
                 try:
                     rows = await self._run([(sql, args) for sql, args, _ in batch])
-                except Exception as exc:
-                    await self._drop()
+                except BaseException as exc:
+                    # Also on cancellation (loop shutdown): nobody waits forever, and a
+                    # connection left mid-pipeline is not used again.
+                    failure = exc if isinstance(exc, Exception) else ConnectionError("read stopped")
+                    if failure is not exc:  # no later batch will run: fail the waiting too
+                        batch, self._pending = batch + self._pending, []
                     for *_, future in batch:
                         if not future.done():
-                            future.set_exception(exc)
+                            future.set_exception(failure)
+                    await self._drop()
+                    if failure is not exc:
+                        raise
                 else:
                     for (*_, future), row in zip(batch, rows, strict=True):
                         if not future.done():  # its request may have been cancelled

@@ -6,6 +6,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Role
 from app.core.clock import utcnow
 from app.core.errors import Unauthenticated
+from app.core.fastread import NeedsDatabase
 from app.core.settings import Settings
 from app.courses import service as courses
 from app.courses.errors import CourseNotFound, ModuleLocked, ModuleNotFound, NotEnrolled
@@ -135,3 +136,30 @@ def test_a_view_writes_its_reading_note_at_most_once_a_minute(session, course):
     assert later.note is not None and later.note.add_seconds == 90
     courses.save_reading(session, later.note, now=start + timedelta(seconds=90))
     assert courses.time_on_modules(session, user, course) == {"foundations": 90}
+
+
+def test_without_a_session_the_view_comes_from_the_caches_or_asks_for_the_database(session, course):
+    """finish_open_module(None, row): what the event-loop path runs first (deps.run_prepared)."""
+    learner = make_user(session)
+    courses.enroll(session, learner, course, now=utcnow())
+    session.commit()
+    now = utcnow()
+    token = accounts.start_web_session(
+        session, learner, now=now, settings=Settings(), mfa_pending=False
+    )
+    read = courses.open_module_read(token, KAT, "foundations", now=now)
+    assert read is not None and courses.open_module_read(None, KAT, "foundations", now=now) is None
+    row = read[0].first(session, read[1])
+    courses._COURSE_CACHE.clear()  # a cache miss needs the database
+    with pytest.raises(NeedsDatabase):
+        courses.finish_open_module(None, row, KAT, "foundations", now=now, admit=_admit)
+    with_db = courses.finish_open_module(session, row, KAT, "foundations", now=now, admit=_admit)
+    cached = courses.finish_open_module(None, row, KAT, "foundations", now=now, admit=_admit)
+    assert cached[1].cache_key == with_db[1].cache_key and cached[1].html == with_db[1].html
+
+    # Staff without a second factor: whether the site requires one is a setting in the database.
+    instructor = make_user(session, role=Role.instructor)
+    assert accounts.mfa_setup_missing(None, Role.learner, is_totp_enabled=False) is False
+    assert accounts.mfa_setup_missing(None, Role.admin, is_totp_enabled=True) is False
+    with pytest.raises(NeedsDatabase):
+        accounts.mfa_setup_missing(None, instructor.role, is_totp_enabled=False)

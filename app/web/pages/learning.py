@@ -128,9 +128,10 @@ async def module_page(request: Request, db: LazySessionDep, slug: str, module: s
 async def _module_page(request: Request, db: LazySession, slug: str, module: str) -> Response:
     # The most requested page, so async: no thread-pool hop of its own. One statement reads
     # the browser session and the learner's progress (courses.open_module; admit_reader applies
-    # web_user's rules to the session, read from the database every time), inline on SQLite
-    # and in one hop on PostgreSQL (run_read); the page is cached per content version and
-    # module states (page_cache).
+    # web_user's rules to the session, read from the database every time): inline on SQLite,
+    # on PostgreSQL on the event loop's own connection, batched with concurrent views
+    # (run_prepared); a Session is opened only if needed (LazySession). The page is cached per
+    # content version and module states (page_cache).
     now = utcnow()
 
     def finish(

@@ -30,13 +30,17 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
+def _engine_for(request: Request) -> Engine:
+    # Requests that may write get the writer engine (SQLite: BEGIN IMMEDIATE); reads run in
+    # parallel.
+    state = request.app.state
+    engine: Engine = state.engine if request.method in ("GET", "HEAD") else state.write_engine
+    return engine
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    # expire_on_commit=False keeps objects readable after the route's commit. Requests that
-    # may write get the writer engine (SQLite: BEGIN IMMEDIATE); reads run in parallel.
-    engine = request.app.state.engine
-    if request.method not in ("GET", "HEAD"):
-        engine = request.app.state.write_engine
-    session = Session(engine, expire_on_commit=False)
+    # expire_on_commit=False keeps objects readable after the route's commit.
+    session = Session(_engine_for(request), expire_on_commit=False)
     try:
         yield session
     finally:
@@ -87,10 +91,7 @@ class LazySession:
 
 
 async def get_lazy_session(request: Request) -> LazySession:
-    engine = request.app.state.engine
-    if request.method not in ("GET", "HEAD"):
-        engine = request.app.state.write_engine
-    return LazySession(engine)
+    return LazySession(_engine_for(request))
 
 
 async def _close(session: Session) -> None:

@@ -212,6 +212,27 @@ def postgres_cpu(database: str) -> float:
     return total
 
 
+def postgres_cluster_cpu() -> float:
+    """CPU seconds of the whole local cluster: the postmaster, every live child (backends of
+    any database, WAL writer, checkpointer, ...) and the children that already exited (the
+    postmaster reaps them, so their time is in its cutime/cstime). Unlike postgres_cpu this
+    counts the short-lived backends of pool overflow, and work done for the database by the
+    background processes (WAL writing, checkpoints)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, list[str]] = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        with suppress(OSError, IndexError, ValueError):
+            if (proc / "comm").read_text().strip() == "postgres":
+                stats[int(proc.name)] = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+    masters = [pid for pid, f in stats.items() if int(f[1]) not in stats]
+    total = 0.0
+    for pid, f in stats.items():
+        total += int(f[11]) + int(f[12])
+        if pid in masters:
+            total += int(f[13]) + int(f[14])
+    return total / tick
+
+
 class WaitSampler:
     """What the PostgreSQL backends of one database are doing, sampled from pg_stat_activity
     every 0.1 s in a thread of this client: per label, the average number of backends in that
@@ -628,6 +649,7 @@ class Segment:
     cpu_per_process: list[float]
     client_cpu: float
     postgres_cpu: float
+    cluster_cpu: float  # the whole PostgreSQL cluster, exited backends and WAL writer included
     machine_busy: float
     others_cpu: float  # cores busy with anything but the servers, this client and postgres
     batch_times: list[float]
@@ -652,6 +674,7 @@ def run_segment(
         pids = servers.pids()
         pg_name = prepared.pg_database
         cpu0, srv0, pg0 = time.process_time(), cpu_of(pids), postgres_cpu(pg_name)
+        cl0 = postgres_cluster_cpu() if db == "postgres" else 0.0
         busy0, total0 = mp.machine_busy_ticks()
         stats = Stats()
         with ExitStack() as sampling:
@@ -661,6 +684,7 @@ def run_segment(
             asyncio.run(run_mix(mix, pool, args.concurrency, args.seconds, stats))
         busy1, total1 = mp.machine_busy_ticks()
         srv1, pg1 = cpu_of(pids), postgres_cpu(pg_name)
+        cl1 = postgres_cluster_cpu() if db == "postgres" else 0.0
         secs = stats.seconds
         client_cpu = (time.process_time() - cpu0) / secs
         per_proc = sorted(((srv1[p] - srv0.get(p, srv1[p])) / secs for p in srv1), reverse=True)
@@ -669,13 +693,18 @@ def run_segment(
         )
     busy = (busy1 - busy0) / max(1, total1 - total0)
     pg_cpu = (pg1 - pg0) / secs if db == "postgres" else 0.0
+    cluster_cpu = (cl1 - cl0) / secs
     seg = Segment(
         stats=stats,
         cpu_per_process=[round(c, 2) for c in per_proc if c > 0.005],
         client_cpu=client_cpu,
         postgres_cpu=pg_cpu,
+        cluster_cpu=cluster_cpu,
         machine_busy=busy,
-        others_cpu=max(0.0, busy * (os.cpu_count() or 1) - sum(per_proc) - client_cpu - pg_cpu),
+        others_cpu=max(
+            0.0,
+            busy * (os.cpu_count() or 1) - sum(per_proc) - client_cpu - max(pg_cpu, cluster_cpu),
+        ),
         batch_times=batch_times,
         batch_errors=batch_errors,
         pg_waits=sampler.averages() if sampler else {},
@@ -685,9 +714,12 @@ def run_segment(
     print(
         f"  {db} x{procs}: {requests / secs:7.1f} req/s, {stats.loops / secs:5.1f} loops/s, "
         f"errors {errors}; CPU server {sum(per_proc):.0%} {seg.cpu_per_process}, client "
-        f"{client_cpu:.0%}, postgres {seg.postgres_cpu:.0%}, others {seg.others_cpu:.0%}, "
+        f"{client_cpu:.0%}, postgres {seg.postgres_cpu:.0%} (cluster {seg.cluster_cpu:.0%}), "
+        f"others {seg.others_cpu:.0%}, "
         f"machine {seg.machine_busy:.0%}; "
-        f"batch p50 {pct(batch_times, 50):.0f} ms"
+        f"batch p50 {pct(batch_times, 50):.0f} ms; CPU ms per request: server "
+        f"{1000 * sum(per_proc) * secs / max(1, requests):.2f}, postgres cluster "
+        f"{1000 * cluster_cpu * secs / max(1, requests):.2f}"
         + ("  LEARNER POOL EXHAUSTED (raise --learners)" if stats.exhausted else ""),
         flush=True,
     )
@@ -743,6 +775,7 @@ def summarize(db: str, procs: int, args: argparse.Namespace, segs: list[Segment]
         "server_cpu_per_process": [g.cpu_per_process for g in segs],
         "client_cpu": weighted(lambda g: g.client_cpu),
         "postgres_cpu": weighted(lambda g: g.postgres_cpu),
+        "cluster_cpu": weighted(lambda g: g.cluster_cpu),
         "machine_busy": weighted(lambda g: g.machine_busy),
         "others_cpu": weighted(lambda g: g.others_cpu),
         "pg_waits": {
@@ -774,7 +807,8 @@ def print_config(r: dict[str, Any]) -> None:
         f"  {r['rps']:.1f} req/s ({r['loops_per_s']:.1f} loops/s, {r['requests']} requests in "
         f"{r['seconds']} s; rounds {r['rps_per_round']}), {r['pass_rate']:.0%} of submissions "
         f"passed; CPU: server {r['server_cpu']:.0%}, client {r['client_cpu']:.0%}, "
-        f"postgres {r['postgres_cpu']:.0%}, others {r['others_cpu']:.0%}, "
+        f"postgres {r['postgres_cpu']:.0%} (cluster {r['cluster_cpu']:.0%}), "
+        f"others {r['others_cpu']:.0%}, "
         f"machine {r['machine_busy']:.0%} busy",
         flush=True,
     )

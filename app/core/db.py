@@ -219,7 +219,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     # pool_recycle instead of pool_pre_ping: no extra round trip on every checkout.
-    return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20, **kwargs)
+    return create_engine(url, pool_recycle=1800, pool_size=20, max_overflow=10, **kwargs)
 
 
 def writer(engine: Engine) -> Engine:

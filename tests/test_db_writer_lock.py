@@ -2,17 +2,22 @@
 database file (taken before BEGIN IMMEDIATE, given back however the transaction ends); PostgreSQL
 is untouched."""
 
+import itertools
+import multiprocessing
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from app.core.db import make_engine, sqlite_url, writer, writer_lock
+from app.core.db import FileQueue, make_engine, sqlite_url, writer, writer_lock
 from tests.conftest import POSTGRES_URL
 
 THREADS = 16
@@ -49,17 +54,24 @@ def short_busy_timeout(engine: Engine, ms: int = 200) -> None:
     engine.dispose()
 
 
-def hammer(engine: Engine, check: object = None, *, via: str = "writer") -> list[BaseException]:
-    """THREADS threads each commit PER_THREAD transactions that write: writer transactions
+def hammer(
+    engine: Engine,
+    check: object = None,
+    *,
+    via: str = "writer",
+    threads: int = THREADS,
+    per_thread: int = PER_THREAD,
+) -> list[BaseException]:
+    """``threads`` threads each commit ``per_thread`` transactions that write: writer transactions
     (BEGIN IMMEDIATE), or with via="reader" plain-BEGIN ones; returns what they raised."""
     bind = writer(engine) if via == "writer" else engine
     failures: list[BaseException] = []
-    start = threading.Barrier(THREADS)
+    start = threading.Barrier(threads)
 
     def work(n: int) -> None:
         try:
             start.wait()
-            for i in range(PER_THREAD):
+            for i in range(per_thread):
                 with Session(bind) as session:
                     session.execute(INSERT, {"w": f"{n}.{i}"})
                     if callable(check):
@@ -68,12 +80,12 @@ def hammer(engine: Engine, check: object = None, *, via: str = "writer") -> list
         except BaseException as exc:
             failures.append(exc)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(THREADS)]
-    for t in threads:
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    for t in workers:
         t.start()
-    for t in threads:
+    for t in workers:
         t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a writer never finished"
+    assert not any(t.is_alive() for t in workers), "a writer never finished"
     return failures
 
 
@@ -273,3 +285,174 @@ def test_postgres_writers_are_unchanged() -> None:
         with engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE IF EXISTS writer_probe")
         engine.dispose()
+
+
+# --- across processes: the FileQueue ------------------------------------------------------------
+# POSIX record locks belong to a process, so every party below that must wait for another is a
+# process of its own (spawned: a fresh interpreter, as uvicorn's processes are).
+
+SPAWN = multiprocessing.get_context("spawn")
+
+
+def _take_and_hold(path: str, timeout: float, hold: float, log: str, name: str) -> None:
+    """A writer process: queue, log when its turn starts and ends (or that it gave up)."""
+    queue = FileQueue(path)
+    ticket = queue.take(timeout)
+    with open(log, "a") as out:
+        out.write(f"{name} {'gave-up' if ticket is None else 'start'} {time.monotonic()}\n")
+    if ticket is None:
+        return
+    time.sleep(hold)
+    with open(log, "a") as out:
+        out.write(f"{name} end {time.monotonic()}\n")
+    queue.release(ticket)
+
+
+def _take_and_wait(path: str, ready: Any) -> None:
+    """Takes its turn and keeps it until killed."""
+    queue = FileQueue(path)
+    queue.take(30)
+    ready.set()
+    time.sleep(60)
+
+
+def _tickets_taken(queue: FileQueue) -> int:
+    # Through the queue's own descriptor: closing any other descriptor of the file would drop
+    # every record lock this process holds on it (POSIX).
+    assert queue.fd is not None
+    return int.from_bytes(os.pread(queue.fd, 8, 0).ljust(8, b"\0"), "little")
+
+
+def _wait_for(condition: Any, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def _log(path: Path) -> list[tuple[str, str, float]]:
+    rows = [line.split() for line in path.read_text().splitlines()]
+    return [(name, what, float(at)) for name, what, at in rows]
+
+
+@sqlite_only
+def test_writers_of_other_processes_take_turns_in_the_order_they_arrived(tmp_path: Path) -> None:
+    path, log = str(tmp_path / "db-writers"), tmp_path / "log"
+    log.touch()
+    mine = FileQueue(path)
+    first = mine.take(5)
+    assert first == 0
+    children = []
+    for n, name in enumerate(["a", "b", "c"]):
+        child = SPAWN.Process(target=_take_and_hold, args=(path, 30, 0.05, str(log), name))
+        child.start()
+        children.append(child)
+        _wait_for(lambda n=n: _tickets_taken(mine) == n + 2)  # it has its ticket: it waits
+    time.sleep(0.2)
+    assert log.read_text() == ""  # nobody passed the holder
+    mine.release(first)
+    for child in children:
+        child.join(30)
+        assert child.exitcode == 0
+    events = _log(log)
+    assert [(name, what) for name, what, _ in events] == [
+        ("a", "start"),
+        ("a", "end"),
+        ("b", "start"),
+        ("b", "end"),
+        ("c", "start"),
+        ("c", "end"),
+    ]
+    assert all(earlier[2] <= later[2] for earlier, later in itertools.pairwise(events))
+
+
+@sqlite_only
+def test_a_killed_writer_process_does_not_block_the_queue(tmp_path: Path) -> None:
+    path = str(tmp_path / "db-writers")
+    ready = SPAWN.Event()
+    child = SPAWN.Process(target=_take_and_wait, args=(path, ready))
+    child.start()
+    try:
+        assert ready.wait(30)
+        mine = FileQueue(path)
+        assert mine.take(0.2) is None  # its turn is not over: this one gives up
+        child.kill()
+        child.join(30)
+        started = time.monotonic()
+        ticket = mine.take(30)
+        assert ticket is not None
+        assert time.monotonic() - started < 5  # the kernel dropped the dead process's lock
+        mine.release(ticket)
+    finally:
+        child.kill()
+
+
+@sqlite_only
+def test_a_writer_that_gives_up_lets_nobody_past_the_turns_still_ahead(tmp_path: Path) -> None:
+    path, log = str(tmp_path / "db-writers"), tmp_path / "log"
+    log.touch()
+    mine = FileQueue(path)
+    first = mine.take(5)
+    assert first is not None
+    quitter = SPAWN.Process(target=_take_and_hold, args=(path, 0.3, 0, str(log), "quitter"))
+    quitter.start()
+    _wait_for(lambda: _tickets_taken(mine) == 2)
+    patient = SPAWN.Process(target=_take_and_hold, args=(path, 30, 0, str(log), "patient"))
+    patient.start()
+    _wait_for(lambda: _tickets_taken(mine) == 3)
+    quitter.join(30)
+    time.sleep(0.3)  # the quitter's turn came after ours, and it left: the patient one waits
+    assert [(n, w) for n, w, _ in _log(log)] == [("quitter", "gave-up")]
+    released_at = time.monotonic()
+    mine.release(first)
+    patient.join(30)
+    assert patient.exitcode == 0
+    events = _log(log)
+    assert [(n, w) for n, w, _ in events] == [
+        ("quitter", "gave-up"),
+        ("patient", "start"),
+        ("patient", "end"),
+    ]
+    assert events[1][2] >= released_at
+
+
+def _hammer_in_a_process(
+    url: str, queue_on: bool, threads: int, per_thread: int, start: Any, out: Any
+) -> None:
+    """A second app process's writers on the same file, with SQLite's busy_timeout at 0: a
+    writer that finds the file locked fails at once instead of polling."""
+    if not queue_on:
+        writer_lock(make_url(url).database or "").files = None
+    engine = make_engine(url, pool_size=threads, max_overflow=0)
+    short_busy_timeout(engine, 0)
+    start.wait(60)  # both processes write at the same time
+    failures = hammer(engine, threads=threads, per_thread=per_thread)
+    engine.dispose()
+    out.put([type(exc).__name__ for exc in failures])
+
+
+def _two_processes_hammer(url: str, queue_on: bool) -> list[str]:
+    out, start = SPAWN.Queue(), SPAWN.Barrier(2)
+    procs = [
+        SPAWN.Process(target=_hammer_in_a_process, args=(url, queue_on, 6, 15, start, out))
+        for _ in range(2)
+    ]
+    for proc in procs:
+        proc.start()
+    failures = [name for _ in procs for name in out.get(timeout=120)]
+    for proc in procs:
+        proc.join(30)
+        assert proc.exitcode == 0
+    return failures
+
+
+@sqlite_only
+def test_writer_transactions_of_two_processes_queue_instead_of_meeting_a_locked_file(
+    sqlite_engine: Engine, sqlite_file: Path
+) -> None:
+    url = sqlite_url(sqlite_file)
+    assert _two_processes_hammer(url, queue_on=True) == []
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(COUNT).scalar_one() == 2 * 6 * 15
+    # The same load without the shared queue: writers of the two processes do meet the lock.
+    assert _two_processes_hammer(url, queue_on=False)

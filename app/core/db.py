@@ -1,8 +1,11 @@
 """Engine, sessions and column types shared by every feature."""
 
+import contextlib
+import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -45,18 +48,97 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else as_utc(value)
 
 
+class FileQueue:
+    """Writers of every process, in the order they arrived: a ticket queue in a lock file next to
+    the SQLite database (``<database>-writers``), built on POSIX record locks.
+
+    A writer takes the next ticket t (a counter at the start of the file, read and incremented
+    under a lock on its 8 bytes) and locks byte BASE + t, which it holds until its transaction
+    ends. It may begin once no byte below BASE + t is locked, i.e. every earlier ticket has ended,
+    which it tests with a shared lock on [BASE, BASE + t). The kernel drops a process's locks when
+    it exits, so a writer killed mid-transaction never blocks the queue, and a writer that gives
+    up waiting unlocks its byte without letting anyone past the tickets still ahead of it.
+    SQLite's own lock still guarantees one writer at a time: the queue only orders them, so each
+    waits for the writers ahead of it instead of polling in the busy handler.
+
+    Record locks belong to the process, not the thread, so one process must have at most one
+    ticket at a time: WriterLock takes its thread lock first. The wait polls without the GIL
+    at intervals of at most POLL_MAX_S, so it can give up after busy_timeout (a blocking lock
+    could not), and the order does not depend on who polls first."""
+
+    BASE = 4096  # tickets' bytes start here; the counter is bytes 0-7
+    POLL_MAX_S = 0.001
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd: int | None = None
+        self.broken = False  # the lock file cannot be used (read-only directory): no queue
+
+    def _open(self) -> int | None:
+        if self.fd is None and not self.broken:
+            try:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError:
+                self.broken = True
+        return self.fd
+
+    def take(self, timeout: float) -> int | None:
+        """This process's ticket, once every earlier one has ended; None without a queue, or
+        after ``timeout`` (the caller then meets SQLite's busy_timeout as before)."""
+        fd = self._open()
+        if fd is None:
+            return None
+        fcntl.lockf(fd, fcntl.LOCK_EX, 8, 0, os.SEEK_SET)
+        try:
+            ticket = int.from_bytes(os.pread(fd, 8, 0).ljust(8, b"\0"), "little")
+            os.pwrite(fd, (ticket + 1).to_bytes(8, "little"), 0)
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, self.BASE + ticket, os.SEEK_SET)
+        finally:
+            fcntl.lockf(fd, fcntl.LOCK_UN, 8, 0, os.SEEK_SET)
+        if ticket == 0:
+            return ticket
+        deadline = time.monotonic() + timeout
+        pause = 0.0001
+        while True:
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB, ticket, self.BASE, os.SEEK_SET)
+            except OSError:
+                if time.monotonic() >= deadline:
+                    self.release(ticket)
+                    return None
+                time.sleep(pause)
+                pause = min(pause * 2, self.POLL_MAX_S)
+                continue
+            fcntl.lockf(fd, fcntl.LOCK_UN, ticket, self.BASE, os.SEEK_SET)
+            return ticket
+
+    def release(self, ticket: int) -> None:
+        if self.fd is not None:
+            fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, self.BASE + ticket, os.SEEK_SET)
+
+    def forget_after_fork(self) -> None:
+        # A child holds none of its parent's record locks (they are not inherited), so closing
+        # its copy of the descriptor drops nothing; it opens its own when it first writes.
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
 class WriterLock:
-    """This process's queue for one SQLite file's write lock.
+    """The queue for one SQLite file's write lock.
 
     SQLite lets one transaction write at a time. A connection that finds the file locked sleeps
     in the busy handler, whose sleeps grow to 100 ms, so under steady writes an unlucky writer
-    polls for seconds while newer ones get in first. Writers of one process therefore wait here,
-    on a threading.Lock taken before BEGIN IMMEDIATE: they wake as soon as the holder's
-    transaction ends. Writers in other processes still meet SQLite's lock and busy_timeout."""
+    polls for seconds while newer ones get in first. Writers therefore queue before BEGIN
+    IMMEDIATE: those of this process on a threading.Lock (they wake as soon as the holder's
+    transaction ends), and the one at its head on the FileQueue that all processes share."""
 
-    def __init__(self) -> None:
+    def __init__(self, files: FileQueue | None = None) -> None:
         self.lock = threading.Lock()
         self.owner: int | None = None  # thread id of the acquirer, to refuse a self-deadlock
+        self.files = files
+        self.ticket: int | None = None
 
     def acquire(self) -> bool:
         """True once this thread holds the lock. False, without waiting, if this thread holds it
@@ -68,13 +150,24 @@ class WriterLock:
         if not self.lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
             return False
         self.owner = me
+        if self.files is not None:
+            try:
+                self.ticket = self.files.take(SQLITE_BUSY_TIMEOUT_S)
+            except BaseException:
+                self.release()
+                raise
         return True
 
     def release(self) -> None:
         # The transaction may end on another thread (a session closed in the thread pool):
         # threading.Lock, unlike RLock, may be released by any thread.
-        self.owner = None
-        self.lock.release()
+        ticket, self.ticket = self.ticket, None
+        try:
+            if ticket is not None and self.files is not None:
+                self.files.release(ticket)
+        finally:
+            self.owner = None
+            self.lock.release()
 
 
 _WRITER_LOCKS: dict[str, WriterLock] = {}
@@ -85,7 +178,9 @@ def writer_lock(database: str) -> WriterLock:
     """The one WriterLock of this process for a database file, however it is named."""
     key = os.path.realpath(database)
     with _WRITER_LOCKS_GUARD:
-        return _WRITER_LOCKS.setdefault(key, WriterLock())
+        if key not in _WRITER_LOCKS:
+            _WRITER_LOCKS[key] = WriterLock(FileQueue(key + "-writers"))
+        return _WRITER_LOCKS[key]
 
 
 def _reset_writer_locks_in_child() -> None:
@@ -94,7 +189,9 @@ def _reset_writer_locks_in_child() -> None:
     global _WRITER_LOCKS_GUARD
     _WRITER_LOCKS_GUARD = threading.Lock()
     for queue in _WRITER_LOCKS.values():
-        queue.lock, queue.owner = threading.Lock(), None
+        queue.lock, queue.owner, queue.ticket = threading.Lock(), None, None
+        if queue.files is not None:
+            queue.files.forget_after_fork()
 
 
 os.register_at_fork(after_in_child=_reset_writer_locks_in_child)

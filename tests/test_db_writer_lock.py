@@ -17,7 +17,7 @@ from sqlalchemy import Engine, event, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from app.core.db import FileQueue, make_engine, sqlite_url, writer, writer_lock
+from app.core.db import FifoLock, FileQueue, make_engine, sqlite_url, writer, writer_lock
 from tests.conftest import POSTGRES_URL
 
 THREADS = 16
@@ -285,6 +285,42 @@ def test_postgres_writers_are_unchanged() -> None:
         with engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE IF EXISTS writer_probe")
         engine.dispose()
+
+
+@sqlite_only
+def test_the_process_queue_serves_writers_in_the_order_they_came() -> None:
+    lock = FifoLock()
+    assert lock.acquire(1)
+    served: list[int] = []
+    waiting: list[threading.Thread] = []
+
+    def writer_thread(n: int) -> None:
+        assert lock.acquire(30)
+        served.append(n)
+        lock.release()
+
+    for n in range(8):
+        t = threading.Thread(target=writer_thread, args=(n,))
+        t.start()
+        waiting.append(t)
+        _wait_for(lambda n=n: len(lock._waiters) == n + 1)
+    lock.release()
+    for t in waiting:
+        t.join(30)
+    assert served == list(range(8))
+    assert not lock.locked()
+
+
+@sqlite_only
+def test_a_writer_that_times_out_leaves_the_process_queue() -> None:
+    lock = FifoLock()
+    assert lock.acquire(1)
+    assert lock.acquire(0.05) is False
+    assert not lock._waiters
+    lock.release()
+    assert not lock.locked()
+    with pytest.raises(RuntimeError):
+        lock.release()
 
 
 # --- across processes: the FileQueue ------------------------------------------------------------

@@ -17,7 +17,15 @@ from sqlalchemy import Engine, event, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from app.core.db import FifoLock, FileQueue, make_engine, sqlite_url, writer, writer_lock
+from app.core.db import (
+    FifoLock,
+    FileQueue,
+    WriterLock,
+    make_engine,
+    sqlite_url,
+    writer,
+    writer_lock,
+)
 from tests.conftest import POSTGRES_URL
 
 THREADS = 16
@@ -450,6 +458,20 @@ def test_a_writer_that_gives_up_lets_nobody_past_the_turns_still_ahead(tmp_path:
         ("patient", "end"),
     ]
     assert events[1][2] >= released_at
+
+
+@sqlite_only
+def test_without_a_usable_lock_file_writers_go_on_without_the_shared_queue(
+    tmp_path: Path,
+) -> None:
+    queue = WriterLock(FileQueue(str(tmp_path / "no such dir" / "db-writers")))
+    assert queue.files is not None
+    assert queue.files.take(1) is None
+    assert queue.files.broken
+    assert queue.acquire()  # the process's own queue still works
+    assert queue.ticket is None
+    queue.release()
+    assert not queue.lock.locked()
 
 
 def _hammer_in_a_process(

@@ -84,11 +84,25 @@ class FileQueue:
         return self.fd
 
     def take(self, timeout: float) -> int | None:
-        """This process's ticket, once every earlier one has ended; None without a queue, or
-        after ``timeout`` (the caller then meets SQLite's busy_timeout as before)."""
+        """This process's ticket, once every earlier one has ended; None without a queue, after
+        ``timeout``, or if the lock file fails (the caller then meets SQLite's busy_timeout as
+        before: the queue never makes a write fail)."""
         fd = self._open()
         if fd is None:
             return None
+        try:
+            ticket = self._next_ticket(fd)
+        except OSError:
+            return None
+        try:
+            if self._wait_for_turn(fd, ticket, timeout):
+                return ticket
+        except OSError:
+            pass
+        self.release(ticket)
+        return None
+
+    def _next_ticket(self, fd: int) -> int:
         fcntl.lockf(fd, fcntl.LOCK_EX, 8, 0, os.SEEK_SET)
         try:
             ticket = int.from_bytes(os.pread(fd, 8, 0).ljust(8, b"\0"), "little")
@@ -96,26 +110,29 @@ class FileQueue:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, self.BASE + ticket, os.SEEK_SET)
         finally:
             fcntl.lockf(fd, fcntl.LOCK_UN, 8, 0, os.SEEK_SET)
+        return ticket
+
+    def _wait_for_turn(self, fd: int, ticket: int, timeout: float) -> bool:
         if ticket == 0:
-            return ticket
+            return True  # a length of 0 would mean "to the end of the file"
         deadline = time.monotonic() + timeout
         pause = 0.0001
         while True:
             try:
                 fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB, ticket, self.BASE, os.SEEK_SET)
-            except OSError:
+            except (BlockingIOError, PermissionError):  # EAGAIN or EACCES: a ticket ahead
                 if time.monotonic() >= deadline:
-                    self.release(ticket)
-                    return None
+                    return False
                 time.sleep(pause)
                 pause = min(pause * 2, self.POLL_MAX_S)
                 continue
             fcntl.lockf(fd, fcntl.LOCK_UN, ticket, self.BASE, os.SEEK_SET)
-            return ticket
+            return True
 
     def release(self, ticket: int) -> None:
         if self.fd is not None:
-            fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, self.BASE + ticket, os.SEEK_SET)
+            with contextlib.suppress(OSError):
+                fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, self.BASE + ticket, os.SEEK_SET)
 
     def forget_after_fork(self) -> None:
         # A child holds none of its parent's record locks (they are not inherited), so closing

@@ -39,7 +39,8 @@ def test_owner_sees_charts_with_text_alternatives(client, owned):
     assert html.count('role="img"') >= 3  # funnel, pass rate, one likert question
     assert '<title id="funnel-chart-title">' in html
     assert '<desc id="funnel-chart-desc">Enrolled: 1;' in html
-    assert "<caption>Learners reaching each step" in html
+    assert '<caption id="funnel-cap">Learners reaching each step' in html
+    assert 'role="region" tabindex="0" aria-labelledby="funnel-cap"' in html  # a unique name
     assert 'scope="col"' in html
     assert "style=" not in html.split("<main", 1)[1]  # the CSP allows no inline style
     assert "<script" not in html.split("<main", 1)[1]

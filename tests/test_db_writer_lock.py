@@ -1,6 +1,6 @@
-"""Writer transactions through make_engine: on SQLite, this process's writers queue on one lock per
-database file (taken before BEGIN IMMEDIATE, given back however the transaction ends); PostgreSQL
-is untouched."""
+"""Writer transactions through make_engine: on SQLite, writers queue per database file (this
+process's on a FifoLock, all processes' on the FileQueue next to the file), taken before BEGIN
+IMMEDIATE and given back however the transaction ends; PostgreSQL is untouched."""
 
 import itertools
 import multiprocessing
@@ -379,13 +379,20 @@ def _log(path: Path) -> list[tuple[str, str, float]]:
     return [(name, what, float(at)) for name, what, at in rows]
 
 
-@sqlite_only
-def test_writers_of_other_processes_take_turns_in_the_order_they_arrived(tmp_path: Path) -> None:
+def _holding_the_first_turn(tmp_path: Path) -> tuple[str, Path, FileQueue, int]:
+    """A fresh queue file, an empty log for the writer processes, and this process holding
+    ticket 0: (path, log, this process's queue, its ticket)."""
     path, log = str(tmp_path / "db-writers"), tmp_path / "log"
     log.touch()
     mine = FileQueue(path)
     first = mine.take(5)
     assert first == 0
+    return path, log, mine, first
+
+
+@sqlite_only
+def test_writers_of_other_processes_take_turns_in_the_order_they_arrived(tmp_path: Path) -> None:
+    path, log, mine, first = _holding_the_first_turn(tmp_path)
     children = []
     for n, name in enumerate(["a", "b", "c"]):
         child = SPAWN.Process(target=_take_and_hold, args=(path, 30, 0.05, str(log), name))
@@ -433,11 +440,7 @@ def test_a_killed_writer_process_does_not_block_the_queue(tmp_path: Path) -> Non
 
 @sqlite_only
 def test_a_writer_that_gives_up_lets_nobody_past_the_turns_still_ahead(tmp_path: Path) -> None:
-    path, log = str(tmp_path / "db-writers"), tmp_path / "log"
-    log.touch()
-    mine = FileQueue(path)
-    first = mine.take(5)
-    assert first is not None
+    path, log, mine, first = _holding_the_first_turn(tmp_path)
     quitter = SPAWN.Process(target=_take_and_hold, args=(path, 0.3, 0, str(log), "quitter"))
     quitter.start()
     _wait_for(lambda: _tickets_taken(mine) == 2)
